@@ -1,0 +1,35 @@
+//! `outpost-bench`: the load generator. Each scenario drives a real server over its real
+//! protocols (a server it starts itself from the `outpost` binary beside it, or `--url`)
+//! and prints figures; nothing here asserts.
+
+mod report;
+mod rpc;
+mod target;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "outpost-bench", about = "Load generator for Outpost")]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// C keep-alive HTTPS connections authenticate, then loop one RPC for D seconds.
+    Rpc(rpc::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        match cli.scenario {
+            Scenario::Rpc(a) => rpc::run(a).await,
+        }
+    })
+}

@@ -1,0 +1,609 @@
+//! Accounts, credentials, sessions and bans: who is calling, and whether they may.
+//!
+//! Accounts are global (one account plays every game on the server); per-game player data
+//! lives in the features. Tokens are Nakama-compatible JWTs (see [`token`]).
+
+pub mod account;
+pub mod ban;
+pub mod password;
+pub mod rules;
+pub mod secrets;
+pub mod token;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+pub use account::{Account, AccountUpdate, Credential, Role, UserId};
+pub use ban::Ban;
+pub use secrets::Secrets;
+pub use token::{Claims, TokenError};
+
+use crate::config::AuthConfig;
+use crate::events::{Bus, Event};
+use crate::store::{Abort, Key, Store, StoreError, Tree};
+
+const ACCOUNTS: &str = "accounts.userid";
+const BY_USERNAME: &str = "username_userid";
+const BY_DEVICE: &str = "device_userid";
+const BY_EMAIL: &str = "email_userid";
+const BY_CUSTOM: &str = "custom_userid";
+const REVOKED: &str = "revoked.tid";
+const BANS: &str = "bans.userid";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("account is banned: {}{}", .ban.reason, match .ban.until { Some(u) => format!(" (until {})", crate::time::rfc3339(u)), None => String::new() })]
+    Banned { ban: Ban },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A session pair handed to a client.
+#[derive(Debug, Clone)]
+pub struct SessionPair {
+    pub token: String,
+    pub refresh_token: String,
+    pub claims: Claims,
+}
+
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub account: Account,
+    pub created: bool,
+    pub session: SessionPair,
+}
+
+#[derive(Clone)]
+pub struct Auth {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    secrets: Secrets,
+    session_ttl: i64,
+    refresh_ttl: i64,
+    bus: Bus,
+    accounts: Tree,
+    by_username: Tree,
+    by_device: Tree,
+    by_email: Tree,
+    by_custom: Tree,
+    revoked: Tree,
+    bans: Tree,
+}
+
+fn uid_key(id: UserId) -> Key {
+    Key::new().uuid(id)
+}
+
+fn text_key(s: &str) -> Key {
+    Key::new().bytes(s.as_bytes())
+}
+
+impl Auth {
+    pub fn new(
+        store: &Store,
+        secrets: Secrets,
+        cfg: &AuthConfig,
+        bus: Bus,
+    ) -> Result<Auth, StoreError> {
+        Ok(Auth {
+            inner: Arc::new(Inner {
+                store: store.clone(),
+                secrets,
+                session_ttl: cfg.session_ttl_secs as i64,
+                refresh_ttl: cfg.refresh_ttl_secs as i64,
+                bus,
+                accounts: store.global(ACCOUNTS)?,
+                by_username: store.global(BY_USERNAME)?,
+                by_device: store.global(BY_DEVICE)?,
+                by_email: store.global(BY_EMAIL)?,
+                by_custom: store.global(BY_CUSTOM)?,
+                revoked: store.global(REVOKED)?,
+                bans: store.global(BANS)?,
+            }),
+        })
+    }
+
+    pub fn secrets(&self) -> &Secrets {
+        &self.inner.secrets
+    }
+
+    fn credential_index(&self, cred: &Credential) -> (&Tree, Key) {
+        match cred {
+            Credential::Device(id) => (&self.inner.by_device, text_key(id)),
+            Credential::Email { email, .. } => {
+                (&self.inner.by_email, text_key(&email.to_lowercase()))
+            }
+            Credential::Custom(id) => (&self.inner.by_custom, text_key(id)),
+        }
+    }
+
+    /// Logs in with a credential, creating the account when `create` allows.
+    pub async fn authenticate(
+        &self,
+        cred: Credential,
+        create: bool,
+        username: Option<String>,
+        vars: BTreeMap<String, String>,
+    ) -> Result<Authenticated, AuthError> {
+        match &cred {
+            Credential::Device(id) => rules::device_id(id)?,
+            Credential::Custom(id) => rules::custom_id(id)?,
+            Credential::Email { email, password } => {
+                rules::email(email)?;
+                rules::password(password)?;
+            }
+        }
+        if let Some(u) = &username {
+            rules::username(u)?;
+        }
+        check_vars(&vars)?;
+        let (index, key) = self.credential_index(&cred);
+        let (index, key) = (index.clone(), key);
+        for _attempt in 0..3 {
+            if let Some(id) = index.get::<Uuid>(&key)? {
+                let account = self.account(id)?;
+                if let Credential::Email { password, .. } = &cred {
+                    let ok = match &account.password_hash {
+                        Some(h) => password::verify(password.clone(), h.clone()).await,
+                        None => false,
+                    };
+                    if !ok {
+                        return Err(AuthError::Unauthenticated("Invalid credentials.".into()));
+                    }
+                }
+                self.refuse_if_banned(account.id)?;
+                let session = self.issue(&account, vars)?;
+                return Ok(Authenticated {
+                    account,
+                    created: false,
+                    session,
+                });
+            }
+            if !create {
+                return Err(AuthError::NotFound("User account not found.".into()));
+            }
+            let password_hash = match &cred {
+                Credential::Email { password, .. } => Some(
+                    password::hash(password.clone())
+                        .await
+                        .map_err(StoreError::Codec)?,
+                ),
+                _ => None,
+            };
+            match self.create_account(&cred, &index, &key, username.clone(), password_hash)? {
+                Some(account) => {
+                    self.inner.store.durable().await?;
+                    let session = self.issue(&account, vars)?;
+                    return Ok(Authenticated {
+                        account,
+                        created: true,
+                        session,
+                    });
+                }
+                None => continue, // the credential was taken meanwhile: log in to that account
+            }
+        }
+        Err(AuthError::Unauthenticated(
+            "Could not authenticate, try again.".into(),
+        ))
+    }
+
+    /// Creates the account with its indexes in one transaction. `None` when the credential
+    /// was registered by someone else in the meantime.
+    fn create_account(
+        &self,
+        cred: &Credential,
+        index: &Tree,
+        key: &Key,
+        username: Option<String>,
+        password_hash: Option<String>,
+    ) -> Result<Option<Account>, AuthError> {
+        let now = crate::time::now();
+        let given = username.is_some();
+        for _ in 0..5 {
+            let name = username.clone().unwrap_or_else(rules::generated_username);
+            let mut account = Account::new(Uuid::new_v4(), name.clone(), now);
+            match cred {
+                Credential::Device(id) => account.devices.push(id.clone()),
+                Credential::Email { email, .. } => account.email = Some(email.to_lowercase()),
+                Credential::Custom(id) => account.custom_id = Some(id.clone()),
+            }
+            account.password_hash = password_hash.clone();
+            let name_key = text_key(&name.to_lowercase());
+            let i = &self.inner;
+            let result = Tree::transaction(&[&i.accounts, &i.by_username, index], |tx| {
+                if tx.get::<Uuid, _>(2, key)?.is_some() {
+                    return Err(Abort::Fail(Outcome::CredentialTaken));
+                }
+                if tx.get::<Uuid, _>(1, &name_key)?.is_some() {
+                    return Err(Abort::Fail(Outcome::UsernameTaken));
+                }
+                tx.insert(0, uid_key(account.id), &account)?;
+                tx.insert(1, &name_key, &account.id)?;
+                tx.insert(2, key, &account.id)?;
+                Ok(())
+            });
+            match result {
+                Ok(()) => return Ok(Some(account)),
+                Err(Outcome::CredentialTaken) => return Ok(None),
+                Err(Outcome::UsernameTaken) if given => {
+                    return Err(AuthError::AlreadyExists(
+                        "Username is already in use.".into(),
+                    ))
+                }
+                Err(Outcome::UsernameTaken) => continue,
+                Err(Outcome::Store(e)) => return Err(e.into()),
+            }
+        }
+        Err(AuthError::AlreadyExists(
+            "Could not find a free username.".into(),
+        ))
+    }
+
+    fn issue(
+        &self,
+        account: &Account,
+        vars: BTreeMap<String, String>,
+    ) -> Result<SessionPair, AuthError> {
+        let now = crate::time::now();
+        let claims = Claims {
+            tid: Uuid::new_v4().to_string(),
+            uid: account.id.to_string(),
+            usn: account.username.clone(),
+            vrs: vars,
+            exp: now + self.inner.session_ttl,
+            iat: now,
+        };
+        let refresh = Claims {
+            tid: Uuid::new_v4().to_string(),
+            exp: now + self.inner.refresh_ttl,
+            ..claims.clone()
+        };
+        Ok(SessionPair {
+            token: token::sign(&claims, self.inner.secrets.session_secret.as_bytes()),
+            refresh_token: token::sign(&refresh, self.inner.secrets.refresh_secret.as_bytes()),
+            claims,
+        })
+    }
+
+    /// Checks a session token: signature, expiry, revocation and bans.
+    pub fn verify_session(&self, token: &str) -> Result<Claims, AuthError> {
+        let claims = token::verify(
+            token,
+            self.inner.secrets.session_secret.as_bytes(),
+            crate::time::now(),
+        )
+        .map_err(token_error)?;
+        self.check_live(&claims)?;
+        Ok(claims)
+    }
+
+    fn check_live(&self, claims: &Claims) -> Result<UserId, AuthError> {
+        if self.inner.revoked.contains(text_key(&claims.tid))? {
+            return Err(AuthError::Unauthenticated("Token has been revoked.".into()));
+        }
+        let uid = Uuid::parse_str(&claims.uid)
+            .map_err(|_| AuthError::Unauthenticated("Token is malformed.".into()))?;
+        self.refuse_if_banned(uid)?;
+        Ok(uid)
+    }
+
+    /// Trades a refresh token for a new session pair; the old refresh token is spent.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        vars: Option<BTreeMap<String, String>>,
+    ) -> Result<SessionPair, AuthError> {
+        let old = token::verify(
+            refresh_token,
+            self.inner.secrets.refresh_secret.as_bytes(),
+            crate::time::now(),
+        )
+        .map_err(|e| match e {
+            TokenError::Expired => AuthError::Unauthenticated("Refresh token has expired.".into()),
+            _ => AuthError::Unauthenticated("Refresh token invalid.".into()),
+        })?;
+        let uid = self.check_live(&old)?;
+        let account = self
+            .account(uid)
+            .map_err(|_| AuthError::NotFound("User account not found.".into()))?;
+        let vars = match vars {
+            Some(v) if !v.is_empty() => {
+                check_vars(&v)?;
+                v
+            }
+            _ => old.vrs.clone(),
+        };
+        self.revoke(&old.tid, old.exp)?;
+        let pair = self.issue(&account, vars)?;
+        self.inner.store.durable().await?;
+        Ok(pair)
+    }
+
+    /// Revokes a session token and its refresh token at once.
+    pub async fn logout(
+        &self,
+        caller: &Claims,
+        token: Option<&str>,
+        refresh_token: Option<&str>,
+    ) -> Result<(), AuthError> {
+        self.revoke(&caller.tid, caller.exp)?;
+        if let Some(t) = token {
+            if let Ok(c) = token::verify(t, self.inner.secrets.session_secret.as_bytes(), i64::MIN)
+            {
+                if c.uid == caller.uid {
+                    self.revoke(&c.tid, c.exp)?;
+                }
+            }
+        }
+        if let Some(t) = refresh_token {
+            if let Ok(c) = token::verify(t, self.inner.secrets.refresh_secret.as_bytes(), i64::MIN)
+            {
+                if c.uid == caller.uid {
+                    self.revoke(&c.tid, c.exp)?;
+                }
+            }
+        }
+        self.inner.store.durable().await?;
+        Ok(())
+    }
+
+    fn revoke(&self, tid: &str, exp: i64) -> Result<(), AuthError> {
+        self.inner.revoked.insert(text_key(tid), &exp)?;
+        Ok(())
+    }
+
+    /// Forgets revocations of tokens that have expired anyway. Returns how many.
+    pub fn prune_revoked(&self) -> Result<usize, AuthError> {
+        let now = crate::time::now();
+        let mut n = 0;
+        for entry in self.inner.revoked.iter::<i64>() {
+            let (k, exp) = entry?;
+            if exp < now {
+                self.inner.revoked.remove(k)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    pub fn account(&self, id: UserId) -> Result<Account, AuthError> {
+        self.inner
+            .accounts
+            .get::<Account>(uid_key(id))?
+            .ok_or_else(|| AuthError::NotFound(format!("user {id} not found")))
+    }
+
+    /// Finds a user by id, username or email.
+    pub fn find(&self, who: &str) -> Result<Account, AuthError> {
+        let who = who.trim();
+        if let Ok(id) = Uuid::parse_str(who) {
+            if let Ok(a) = self.account(id) {
+                return Ok(a);
+            }
+        }
+        let lower = who.to_lowercase();
+        for index in [&self.inner.by_username, &self.inner.by_email] {
+            if let Some(id) = index.get::<Uuid>(text_key(&lower))? {
+                return self.account(id);
+            }
+        }
+        Err(AuthError::NotFound(format!(
+            "no user with id, username or email `{who}`"
+        )))
+    }
+
+    pub fn count(&self) -> usize {
+        self.inner.accounts.len()
+    }
+
+    /// Accounts in id order, after `after` when given.
+    pub fn list(&self, limit: usize, after: Option<UserId>) -> Result<Vec<Account>, AuthError> {
+        let start = match after {
+            Some(id) => {
+                let mut k = uid_key(id).into_vec();
+                k.push(0);
+                k
+            }
+            None => Vec::new(),
+        };
+        let mut out = Vec::new();
+        for entry in self.inner.accounts.range::<Account, _, _>(start..) {
+            out.push(entry?.1);
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn update_account(
+        &self,
+        id: UserId,
+        update: AccountUpdate,
+    ) -> Result<Account, AuthError> {
+        if let Some(u) = &update.username {
+            rules::username(u)?;
+        }
+        for (field, value, max) in [
+            ("display_name", &update.display_name, 255),
+            ("avatar_url", &update.avatar_url, 512),
+            ("lang_tag", &update.lang_tag, 18),
+            ("location", &update.location, 255),
+            ("timezone", &update.timezone, 255),
+        ] {
+            if let Some(v) = value {
+                rules::text(field, v, max)?;
+            }
+        }
+        if let Some(m) = &update.metadata {
+            rules::metadata(m)?;
+        }
+        let i = &self.inner;
+        let result = Tree::transaction(&[&i.accounts, &i.by_username], |tx| {
+            let mut account: Account = tx
+                .get(0, uid_key(id))?
+                .ok_or(Abort::Fail(Outcome::CredentialTaken))?;
+            if let Some(new_name) = &update.username {
+                if !new_name.eq_ignore_ascii_case(&account.username) {
+                    let new_key = text_key(&new_name.to_lowercase());
+                    if tx.get::<Uuid, _>(1, &new_key)?.is_some() {
+                        return Err(Abort::Fail(Outcome::UsernameTaken));
+                    }
+                    tx.remove(1, text_key(&account.username.to_lowercase()))?;
+                    tx.insert(1, &new_key, &id)?;
+                }
+                account.username = new_name.clone();
+            }
+            let set = |target: &mut String, v: &Option<String>| {
+                if let Some(v) = v {
+                    *target = v.clone();
+                }
+            };
+            set(&mut account.display_name, &update.display_name);
+            set(&mut account.avatar_url, &update.avatar_url);
+            set(&mut account.lang_tag, &update.lang_tag);
+            set(&mut account.location, &update.location);
+            set(&mut account.timezone, &update.timezone);
+            set(&mut account.metadata, &update.metadata);
+            account.update_time = crate::time::now();
+            tx.insert(0, uid_key(id), &account)?;
+            Ok(account)
+        });
+        let account = result.map_err(|e| match e {
+            Outcome::UsernameTaken => {
+                AuthError::AlreadyExists("Username is already in use.".into())
+            }
+            Outcome::CredentialTaken => AuthError::NotFound(format!("user {id} not found")),
+            Outcome::Store(s) => AuthError::Store(s),
+        })?;
+        self.inner.store.durable().await?;
+        Ok(account)
+    }
+
+    pub async fn set_role(&self, id: UserId, role: Role) -> Result<Account, AuthError> {
+        let mut account = self.account(id)?;
+        account.role = role;
+        account.update_time = crate::time::now();
+        self.inner.accounts.insert(uid_key(id), &account)?;
+        self.inner.store.durable().await?;
+        Ok(account)
+    }
+
+    pub fn active_ban(&self, id: UserId) -> Result<Option<Ban>, AuthError> {
+        Ok(self
+            .inner
+            .bans
+            .get::<Ban>(uid_key(id))?
+            .filter(|b| b.is_active(crate::time::now())))
+    }
+
+    fn refuse_if_banned(&self, id: UserId) -> Result<(), AuthError> {
+        match self.active_ban(id)? {
+            Some(ban) => Err(AuthError::Banned { ban }),
+            None => Ok(()),
+        }
+    }
+
+    /// Bans a user now: their tokens stop working at once and live connections are closed.
+    pub async fn ban(
+        &self,
+        id: UserId,
+        until: Option<i64>,
+        reason: &str,
+        by: &str,
+    ) -> Result<Ban, AuthError> {
+        self.account(id)?;
+        let ban = Ban {
+            user_id: id,
+            reason: reason.to_string(),
+            by: by.to_string(),
+            created_at: crate::time::now(),
+            until,
+        };
+        self.inner.bans.insert(uid_key(id), &ban)?;
+        self.inner.store.durable().await?;
+        self.inner.bus.publish(Event::Banned {
+            user_id: id,
+            reason: ban.reason.clone(),
+        });
+        Ok(ban)
+    }
+
+    /// Lifts a ban; false when there was none.
+    pub async fn unban(&self, id: UserId) -> Result<bool, AuthError> {
+        let removed = self.inner.bans.remove(uid_key(id))?;
+        self.inner.store.durable().await?;
+        Ok(removed)
+    }
+
+    /// Bans, newest first; `all` includes those that have lifted.
+    pub fn bans(&self, all: bool) -> Result<Vec<Ban>, AuthError> {
+        let now = crate::time::now();
+        let mut v = Vec::new();
+        for entry in self.inner.bans.iter::<Ban>() {
+            let (_, b) = entry?;
+            if all || b.is_active(now) {
+                v.push(b);
+            }
+        }
+        v.sort_by_key(|b| std::cmp::Reverse(b.created_at));
+        Ok(v)
+    }
+}
+
+/// Transaction outcomes of account writes.
+enum Outcome {
+    CredentialTaken,
+    UsernameTaken,
+    Store(StoreError),
+}
+
+impl From<StoreError> for Outcome {
+    fn from(e: StoreError) -> Self {
+        Outcome::Store(e)
+    }
+}
+
+fn token_error(e: TokenError) -> AuthError {
+    AuthError::Unauthenticated(match e {
+        TokenError::Expired => "Auth token has expired.".into(),
+        TokenError::BadSignature | TokenError::Malformed => "Auth token invalid.".into(),
+    })
+}
+
+fn check_vars(vars: &BTreeMap<String, String>) -> Result<(), AuthError> {
+    if vars.len() > 32 {
+        return Err(AuthError::InvalidArgument(
+            "vars: at most 32 entries".into(),
+        ));
+    }
+    for (k, v) in vars {
+        if k.is_empty() || k.len() > 64 || v.len() > 256 {
+            return Err(AuthError::InvalidArgument(
+                "vars: keys must be 1-64 bytes and values at most 256 bytes".into(),
+            ));
+        }
+    }
+    if let Some(g) = vars.get("game_id") {
+        if Uuid::parse_str(g).is_err() {
+            return Err(AuthError::InvalidArgument(format!(
+                "vars.game_id `{g}` is not a UUID"
+            )));
+        }
+    }
+    Ok(())
+}

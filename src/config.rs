@@ -1,0 +1,533 @@
+//! Configuration: defaults < `outpost.toml` < `OUTPOST_*` environment < command-line flags,
+//! validated once at load. Every key is listed in [`KEYS`]; anything else in the file or
+//! the environment is reported as unknown.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub tls: TlsConfig,
+    pub auth: AuthConfig,
+    pub rate_limit: RateLimitConfig,
+    pub storage: StorageConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerConfig {
+    /// HTTPS listen address.
+    pub listen: String,
+    /// Optional plain-HTTP listener for running behind a TLS-terminating reverse proxy.
+    pub plain_http_listen: Option<String>,
+    pub data_dir: PathBuf,
+    /// Seconds in-flight requests get to finish on shutdown.
+    pub shutdown_grace_secs: u64,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// The game Nakama-style endpoints act on when the session names none.
+    pub default_game_id: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "0.0.0.0:7350".into(),
+            plain_http_listen: None,
+            data_dir: PathBuf::from("./data"),
+            shutdown_grace_secs: 10,
+            max_body_bytes: 256 * 1024,
+            default_game_id: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TlsConfig {
+    /// PEM certificate chain. Unset: a self-signed certificate in `cert_dir`.
+    pub cert: Option<PathBuf>,
+    /// PEM private key, with `cert`.
+    pub key: Option<PathBuf>,
+    /// Where the self-signed development certificate is created.
+    pub cert_dir: PathBuf,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            cert: None,
+            key: None,
+            cert_dir: PathBuf::from("./certs"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// Key game clients present (HTTP Basic) to authenticate. Unset: generated on first run.
+    pub server_key: Option<String>,
+    /// Key studio servers present (`?http_key=`) to call server RPCs. Unset: generated.
+    pub http_key: Option<String>,
+    pub session_ttl_secs: u64,
+    pub refresh_ttl_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            server_key: None,
+            http_key: None,
+            session_ttl_secs: 2 * 3600,
+            refresh_ttl_secs: 30 * 24 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimitConfig {
+    /// Authentication attempts per second per client IP, and the burst allowed.
+    pub auth_per_sec: u32,
+    pub auth_burst: u32,
+    /// Read RPCs per second per user, and burst.
+    pub read_per_sec: u32,
+    pub read_burst: u32,
+    /// Write RPCs per second per user, and burst.
+    pub write_per_sec: u32,
+    pub write_burst: u32,
+    /// Most keys (users or IPs) tracked per class before the oldest idle ones are dropped.
+    pub max_keys: usize,
+    /// Server callers (http key) are not limited.
+    pub exempt_server: bool,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            auth_per_sec: 10,
+            auth_burst: 100,
+            read_per_sec: 100,
+            read_burst: 200,
+            write_per_sec: 30,
+            write_burst: 60,
+            max_keys: 100_000,
+            exempt_server: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StorageConfig {
+    /// Periodic flush of writes that are not flushed before their reply.
+    pub flush_every_ms: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            flush_every_ms: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogConfig {
+    /// `text` (for a terminal) or `json` (for journald and log shippers).
+    pub format: String,
+    /// A tracing filter: `info`, `outpost=debug,warn`, …
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: "text".into(),
+            level: "info,warp=warn,hyper=warn".into(),
+        }
+    }
+}
+
+/// Every configuration key, as (section, key). The environment variable of a key is
+/// `OUTPOST_<SECTION>_<KEY>` in upper case.
+pub const KEYS: &[(&str, &str)] = &[
+    ("server", "listen"),
+    ("server", "plain_http_listen"),
+    ("server", "data_dir"),
+    ("server", "shutdown_grace_secs"),
+    ("server", "max_body_bytes"),
+    ("server", "default_game_id"),
+    ("tls", "cert"),
+    ("tls", "key"),
+    ("tls", "cert_dir"),
+    ("auth", "server_key"),
+    ("auth", "http_key"),
+    ("auth", "session_ttl_secs"),
+    ("auth", "refresh_ttl_secs"),
+    ("rate_limit", "auth_per_sec"),
+    ("rate_limit", "auth_burst"),
+    ("rate_limit", "read_per_sec"),
+    ("rate_limit", "read_burst"),
+    ("rate_limit", "write_per_sec"),
+    ("rate_limit", "write_burst"),
+    ("rate_limit", "max_keys"),
+    ("rate_limit", "exempt_server"),
+    ("storage", "flush_every_ms"),
+    ("log", "format"),
+    ("log", "level"),
+];
+
+/// Short environment names kept for convenience.
+const ENV_ALIASES: &[(&str, (&str, &str))] = &[
+    ("OUTPOST_SERVER_KEY", ("auth", "server_key")),
+    ("OUTPOST_HTTP_KEY", ("auth", "http_key")),
+    ("OUTPOST_DATA_DIR", ("server", "data_dir")),
+];
+
+/// Environment variables that are not configuration keys but are ours all the same.
+const ENV_OTHER: &[&str] = &["OUTPOST_CONFIG", "OUTPOST_LOG"];
+
+const SECRET_KEYS: &[(&str, &str)] = &[("auth", "server_key"), ("auth", "http_key")];
+
+/// Values given on the command line, applied last.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+}
+
+/// A loaded configuration and what was noticed while loading it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub source: Option<PathBuf>,
+    /// Keys in the file and `OUTPOST_*` variables that mean nothing to Outpost.
+    pub unknown: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {err}")]
+    Read { path: String, err: String },
+    #[error("config file {path} is not valid TOML: {err}")]
+    Parse { path: String, err: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+fn env_name(section: &str, key: &str) -> String {
+    format!("OUTPOST_{}_{}", section.to_uppercase(), key.to_uppercase())
+}
+
+fn env_value(raw: &str) -> toml::Value {
+    // Numbers and booleans are read as such; everything else is a string.
+    match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
+        Ok(mut t) => match t.remove("v") {
+            Some(
+                v @ (toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_)),
+            ) => v,
+            _ => toml::Value::String(raw.to_string()),
+        },
+        Err(_) => toml::Value::String(raw.to_string()),
+    }
+}
+
+fn set(table: &mut toml::Table, section: &str, key: &str, value: toml::Value) {
+    let entry = table
+        .entry(section.to_string())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if let toml::Value::Table(t) = entry {
+        t.insert(key.to_string(), value);
+    }
+}
+
+/// Loads the configuration: `path` (or `./outpost.toml` if it exists), then the
+/// environment given as `env`, then `flags`.
+pub fn load(
+    path: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+    flags: &Overrides,
+) -> Result<Loaded, ConfigError> {
+    let mut unknown = Vec::new();
+    let source = match path {
+        Some(p) => Some(p.to_path_buf()),
+        None => {
+            let default = PathBuf::from("outpost.toml");
+            default.exists().then_some(default)
+        }
+    };
+    let mut table = match &source {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Read {
+                path: p.display().to_string(),
+                err: e.to_string(),
+            })?;
+            text.parse::<toml::Table>()
+                .map_err(|e| ConfigError::Parse {
+                    path: p.display().to_string(),
+                    err: e.to_string(),
+                })?
+        }
+        None => toml::Table::new(),
+    };
+    // Report and drop what the file holds that no key names.
+    let sections: Vec<String> = table.keys().cloned().collect();
+    for section in sections {
+        match table.get_mut(&section) {
+            Some(toml::Value::Table(inner)) => {
+                let keys: Vec<String> = inner.keys().cloned().collect();
+                for key in keys {
+                    if !KEYS.contains(&(section.as_str(), key.as_str())) {
+                        unknown.push(format!("{section}.{key} (in the config file)"));
+                        inner.remove(&key);
+                    }
+                }
+            }
+            _ => {
+                unknown.push(format!("{section} (in the config file)"));
+                table.remove(&section);
+            }
+        }
+    }
+    let mut env: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("OUTPOST_"))
+        .collect();
+    env.sort();
+    for (name, raw) in env {
+        if let Some((_, (s, k))) = ENV_ALIASES.iter().find(|(n, _)| *n == name) {
+            set(&mut table, s, k, env_value(&raw));
+        } else if let Some((s, k)) = KEYS.iter().find(|(s, k)| env_name(s, k) == name) {
+            set(&mut table, s, k, env_value(&raw));
+        } else if !ENV_OTHER.contains(&name.as_str()) {
+            unknown.push(format!("{name} (environment)"));
+        }
+    }
+    if let Some(d) = &flags.data_dir {
+        set(
+            &mut table,
+            "server",
+            "data_dir",
+            toml::Value::String(d.display().to_string()),
+        );
+    }
+    if let Some(l) = &flags.listen {
+        set(
+            &mut table,
+            "server",
+            "listen",
+            toml::Value::String(l.clone()),
+        );
+    }
+    let config: Config = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
+    config.validate()?;
+    Ok(Loaded {
+        config,
+        source,
+        unknown,
+    })
+}
+
+impl Config {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if self.server.listen.parse::<SocketAddr>().is_err() {
+            return bad(format!(
+                "server.listen `{}` is not an ADDRESS:PORT",
+                self.server.listen
+            ));
+        }
+        if let Some(p) = &self.server.plain_http_listen {
+            if p.parse::<SocketAddr>().is_err() {
+                return bad(format!(
+                    "server.plain_http_listen `{p}` is not an ADDRESS:PORT"
+                ));
+            }
+        }
+        if let Some(g) = &self.server.default_game_id {
+            if uuid::Uuid::parse_str(g).is_err() {
+                return bad(format!("server.default_game_id `{g}` is not a UUID"));
+            }
+        }
+        if self.server.max_body_bytes < 1024 {
+            return bad("server.max_body_bytes must be at least 1024".into());
+        }
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return bad("tls.cert and tls.key must be given together".into());
+        }
+        if self.auth.session_ttl_secs < 60 {
+            return bad("auth.session_ttl_secs must be at least 60".into());
+        }
+        if self.auth.refresh_ttl_secs < self.auth.session_ttl_secs {
+            return bad("auth.refresh_ttl_secs must be at least auth.session_ttl_secs".into());
+        }
+        for (name, key) in [
+            ("auth.server_key", &self.auth.server_key),
+            ("auth.http_key", &self.auth.http_key),
+        ] {
+            if let Some(k) = key {
+                if k.len() < 8 || k.contains(':') {
+                    return bad(format!(
+                        "{name} must be at least 8 characters and contain no `:`"
+                    ));
+                }
+            }
+        }
+        let rl = &self.rate_limit;
+        for (name, v) in [
+            ("auth_per_sec", rl.auth_per_sec),
+            ("auth_burst", rl.auth_burst),
+            ("read_per_sec", rl.read_per_sec),
+            ("read_burst", rl.read_burst),
+            ("write_per_sec", rl.write_per_sec),
+            ("write_burst", rl.write_burst),
+        ] {
+            if v == 0 {
+                return bad(format!("rate_limit.{name} must be at least 1"));
+            }
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return bad(format!(
+                "log.format `{}` must be `text` or `json`",
+                self.log.format
+            ));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return bad(format!(
+                "log.level `{}` is not a valid filter",
+                self.log.level
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.server
+            .listen
+            .parse()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 7350)))
+    }
+
+    /// The effective configuration as TOML, secrets masked.
+    pub fn render_masked(&self) -> String {
+        let mut value =
+            toml::Value::try_from(self).unwrap_or(toml::Value::Table(Default::default()));
+        if let toml::Value::Table(t) = &mut value {
+            for (s, k) in SECRET_KEYS {
+                if let Some(toml::Value::Table(sec)) = t.get_mut(*s) {
+                    if sec.contains_key(*k) {
+                        sec.insert(k.to_string(), toml::Value::String("********".into()));
+                    }
+                }
+            }
+        }
+        toml::to_string_pretty(&value).unwrap_or_default()
+    }
+
+    /// Every key with its environment variable name, for documentation and `config check`.
+    pub fn env_names() -> BTreeMap<String, String> {
+        KEYS.iter()
+            .map(|(s, k)| (format!("{s}.{k}"), env_name(s, k)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("outpost.toml");
+        std::fs::write(
+            &file,
+            "[server]\nlisten = \"127.0.0.1:1000\"\nmax_body_bytes = 4096\n[rate_limit]\nread_per_sec = 5\n",
+        )
+        .unwrap();
+        let loaded = load(
+            Some(&file),
+            env(&[
+                ("OUTPOST_RATE_LIMIT_READ_PER_SEC", "7"),
+                ("OUTPOST_SERVER_LISTEN", "127.0.0.1:2000"),
+            ]),
+            &Overrides {
+                listen: Some("127.0.0.1:3000".into()),
+                data_dir: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(loaded.config.server.listen, "127.0.0.1:3000");
+        assert_eq!(loaded.config.server.max_body_bytes, 4096);
+        assert_eq!(loaded.config.rate_limit.read_per_sec, 7);
+        assert!(loaded.unknown.is_empty());
+    }
+
+    #[test]
+    fn unknown_keys_and_variables_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("outpost.toml");
+        std::fs::write(&file, "[server]\nlisen = \"x\"\n[nonsense]\na = 1\n").unwrap();
+        let loaded = load(
+            Some(&file),
+            env(&[("OUTPOST_SERVR_LISTEN", "x")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(loaded.unknown.len(), 3, "{:?}", loaded.unknown);
+        assert!(loaded.unknown.iter().any(|u| u.starts_with("server.lisen")));
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_their_key() {
+        let err = load(
+            None,
+            env(&[("OUTPOST_SERVER_LISTEN", "nowhere")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("server.listen"), "{err}");
+        let err = load(
+            None,
+            env(&[("OUTPOST_LOG_FORMAT", "xml")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("log.format"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        let loaded = load(
+            None,
+            env(&[("OUTPOST_SERVER_KEY", "supersecretkey")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            loaded.config.auth.server_key.as_deref(),
+            Some("supersecretkey")
+        );
+        let shown = loaded.config.render_masked();
+        assert!(!shown.contains("supersecretkey"));
+        assert!(shown.contains("********"));
+    }
+}

@@ -1,0 +1,94 @@
+//! HTTPS: Nakama-compatible REST (authentication, sessions, accounts, RPC gateway), plus
+//! `/healthcheck` and `/metrics`. Served by hyper-util over rustls (see [`serve`]).
+
+mod account;
+mod health;
+pub mod request;
+mod rpc;
+pub mod serve;
+
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::Filter;
+
+use crate::app::App;
+use request::req;
+
+/// Every route. Trailing `?`/`&` in queries are tolerated by the query parser.
+pub fn routes(app: App) -> BoxedFilter<(Response,)> {
+    let r = || req(app.clone());
+    let authenticate = warp::post()
+        .and(warp::path!("v2" / "account" / "authenticate" / String))
+        .and(r())
+        .then(account::authenticate);
+    let refresh = warp::post()
+        .and(warp::path!("v2" / "account" / "session" / "refresh"))
+        .and(r())
+        .then(account::refresh);
+    let logout = warp::post()
+        .and(warp::path!("v2" / "session" / "logout"))
+        .and(r())
+        .then(account::logout);
+    let get_account = warp::get()
+        .and(warp::path!("v2" / "account"))
+        .and(r())
+        .then(account::get_account);
+    let put_account = warp::put()
+        .and(warp::path!("v2" / "account"))
+        .and(r())
+        .then(account::update_account);
+    let rpc_post = warp::post()
+        .and(warp::path!("v2" / "rpc" / String))
+        .and(r())
+        .then(|id, req| rpc::call(id, false, req));
+    let rpc_get = warp::get()
+        .and(warp::path!("v2" / "rpc" / String))
+        .and(r())
+        .then(|id, req| rpc::call(id, true, req));
+    let healthcheck = warp::get()
+        .and(warp::path!("healthcheck"))
+        .and(r())
+        .then(health::healthcheck);
+    let metrics = warp::get()
+        .and(warp::path!("metrics"))
+        .and(r())
+        .then(health::metrics);
+
+    let trace = warp::trace(|info| {
+        tracing::debug_span!(
+            "request",
+            id = %next_request_id(),
+            method = %info.method(),
+            path = %info.path(),
+        )
+    });
+
+    authenticate
+        .or(refresh)
+        .unify()
+        .or(logout)
+        .unify()
+        .or(get_account)
+        .unify()
+        .or(put_account)
+        .unify()
+        .or(rpc_post)
+        .unify()
+        .or(rpc_get)
+        .unify()
+        .or(healthcheck)
+        .unify()
+        .or(metrics)
+        .unify()
+        .recover(request::recover)
+        .unify()
+        .with(trace)
+        .map(warp::Reply::into_response)
+        .boxed()
+}
+
+fn next_request_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}

@@ -1,0 +1,148 @@
+//! Rate limits (governor): AUTH per client IP, READ and WRITE per user. Keyed limiters never
+//! forget a key on their own, so [`Limiters::sweep`] runs on a timer to drop idle keys and
+//! keeps each class under `max_keys`.
+
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, RwLock};
+
+use governor::clock::{Clock, DefaultClock};
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use uuid::Uuid;
+
+use crate::config::RateLimitConfig;
+
+/// The rate-limit class an RPC declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    Read,
+    Write,
+}
+
+impl Limit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Limit::Read => "read",
+            Limit::Write => "write",
+        }
+    }
+}
+
+type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
+
+struct Class<K: Hash + Eq + Clone> {
+    quota: Quota,
+    limiter: RwLock<Arc<Keyed<K>>>,
+}
+
+impl<K: Hash + Eq + Clone> Class<K> {
+    fn new(per_sec: u32, burst: u32) -> Self {
+        let quota = Quota::per_second(NonZeroU32::new(per_sec.max(1)).unwrap_or(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN));
+        Class {
+            quota,
+            limiter: RwLock::new(Arc::new(RateLimiter::keyed(quota))),
+        }
+    }
+
+    fn current(&self) -> Arc<Keyed<K>> {
+        self.limiter
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// `Ok` or the whole seconds to wait (at least 1).
+    fn check(&self, key: &K) -> Result<(), u64> {
+        let limiter = self.current();
+        limiter.check_key(key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(limiter.clock().now());
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0).max(u64::from(wait.as_secs() == 0))
+        })
+    }
+
+    fn sweep(&self, max_keys: usize) -> usize {
+        let limiter = self.current();
+        limiter.retain_recent();
+        limiter.shrink_to_fit();
+        if limiter.len() > max_keys {
+            tracing::warn!(
+                keys = limiter.len(),
+                max_keys,
+                "rate limiter over its key cap: starting afresh"
+            );
+            *self.limiter.write().unwrap_or_else(|p| p.into_inner()) =
+                Arc::new(RateLimiter::keyed(self.quota));
+            return 0;
+        }
+        limiter.len()
+    }
+}
+
+pub struct Limiters {
+    auth: Class<IpAddr>,
+    read: Class<Uuid>,
+    write: Class<Uuid>,
+    max_keys: usize,
+    pub exempt_server: bool,
+}
+
+impl Limiters {
+    pub fn new(cfg: &RateLimitConfig) -> Self {
+        Limiters {
+            auth: Class::new(cfg.auth_per_sec, cfg.auth_burst),
+            read: Class::new(cfg.read_per_sec, cfg.read_burst),
+            write: Class::new(cfg.write_per_sec, cfg.write_burst),
+            max_keys: cfg.max_keys,
+            exempt_server: cfg.exempt_server,
+        }
+    }
+
+    /// An authentication attempt from `ip`: `Err(seconds to wait)` when over quota.
+    pub fn check_auth(&self, ip: IpAddr) -> Result<(), u64> {
+        self.auth.check(&ip)
+    }
+
+    pub fn check_user(&self, limit: Limit, user: Uuid) -> Result<(), u64> {
+        match limit {
+            Limit::Read => self.read.check(&user),
+            Limit::Write => self.write.check(&user),
+        }
+    }
+
+    /// Drops idle keys; returns how many keys remain per class (auth, read, write).
+    pub fn sweep(&self) -> (usize, usize, usize) {
+        (
+            self.auth.sweep(self.max_keys),
+            self.read.sweep(self.max_keys),
+            self.write.sweep(self.max_keys),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_is_allowed_then_refused_with_a_wait() {
+        let cfg = RateLimitConfig {
+            read_per_sec: 1,
+            read_burst: 3,
+            ..Default::default()
+        };
+        let l = Limiters::new(&cfg);
+        let u = Uuid::new_v4();
+        for _ in 0..3 {
+            assert!(l.check_user(Limit::Read, u).is_ok());
+        }
+        let wait = l.check_user(Limit::Read, u).unwrap_err();
+        assert!(wait >= 1);
+        assert!(
+            l.check_user(Limit::Read, Uuid::new_v4()).is_ok(),
+            "other users are not affected"
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! Wires everything: open the store, load keys and certificates, build the App, start
+//! HTTPS (and the optional plain-HTTP listener) and the background jobs, then wait for a
+//! signal. SIGINT/SIGTERM: stop accepting, drain in-flight requests (bounded), flush, exit.
+//! SIGHUP: reload the TLS certificate.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::app::App;
+use crate::auth::secrets;
+use crate::config::Loaded;
+use crate::store::{Store, StoreError};
+use crate::tls::Certs;
+
+/// Where a running server can be reached.
+#[derive(Debug, Clone)]
+pub struct Addresses {
+    pub https: SocketAddr,
+    pub plain_http: Option<SocketAddr>,
+}
+
+/// Opens the database for a command, explaining plainly when a server holds it.
+pub fn open_store(dir: &std::path::Path, flush_every_ms: u64) -> anyhow::Result<Store> {
+    Store::open(dir, flush_every_ms).map_err(|e| match e {
+        StoreError::Locked { path } => anyhow::anyhow!(
+            "the database at {path} is held by a running `outpost serve`: stop the server first \
+             (for example `systemctl stop outpost`)"
+        ),
+        other => anyhow::anyhow!(other),
+    })
+}
+
+pub async fn serve(loaded: Loaded) -> anyhow::Result<()> {
+    let cfg = loaded.config;
+    for u in &loaded.unknown {
+        tracing::warn!("unknown configuration ignored: {u}");
+    }
+    let data_dir = cfg.server.data_dir.clone();
+    let store = open_store(&data_dir, cfg.storage.flush_every_ms)?;
+    let (mut keys, first_run) = secrets::load_or_create(&data_dir)
+        .with_context(|| format!("keys in {}", data_dir.display()))?;
+    if let Some(k) = &cfg.auth.server_key {
+        keys.server_key = k.clone();
+    }
+    if let Some(k) = &cfg.auth.http_key {
+        keys.http_key = k.clone();
+    }
+    let certs = Certs::load(&cfg.tls).context("TLS certificate")?;
+    let app = App::new(cfg.clone(), store.clone(), keys.clone())?;
+
+    let listener = TcpListener::bind(cfg.listen_addr())
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.server.listen))?;
+    let https = listener.local_addr()?;
+    let plain = match &cfg.server.plain_http_listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?,
+        ),
+        None => None,
+    };
+    let addrs = Addresses {
+        https,
+        plain_http: plain.as_ref().and_then(|l| l.local_addr().ok()),
+    };
+
+    let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let tls = Arc::new(certs.server_config(&[b"h2", b"http/1.1"], false));
+    let mut tasks = vec![tokio::spawn(crate::http::serve::run(
+        app.clone(),
+        listener,
+        Some(tls),
+        stop_rx.clone(),
+        grace,
+    ))];
+    if let Some(l) = plain {
+        tasks.push(tokio::spawn(crate::http::serve::run(
+            app.clone(),
+            l,
+            None,
+            stop_rx.clone(),
+            grace,
+        )));
+    }
+    tasks.push(tokio::spawn(crate::jobs::run(app.clone(), stop_rx.clone())));
+
+    print_banner(&cfg, &addrs, &certs, &keys, first_run);
+    tracing::info!(https = %addrs.https, "outpost serving");
+
+    wait_for_stop(&certs).await;
+    tracing::info!("shutting down: draining requests");
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = tokio::time::timeout(grace + Duration::from_secs(1), t).await;
+    }
+    store.flush()?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+fn print_banner(
+    cfg: &crate::config::Config,
+    addrs: &Addresses,
+    certs: &Certs,
+    keys: &secrets::Secrets,
+    first_run: bool,
+) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "Outpost {} serving", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(out, "  https      https://{}", addrs.https);
+    if let Some(p) = addrs.plain_http {
+        let _ = writeln!(out, "  http       http://{p}  (plain, for a reverse proxy)");
+    }
+    let _ = writeln!(out, "  data       {}", cfg.server.data_dir.display());
+    let kind = if certs.paths().self_signed {
+        "self-signed, for development"
+    } else {
+        "configured"
+    };
+    let _ = writeln!(
+        out,
+        "  cert       {} ({kind})",
+        certs.paths().cert.display()
+    );
+    if first_run {
+        let _ = writeln!(
+            out,
+            "First run: keys generated and saved in {}/secrets.toml (mode 0600):",
+            cfg.server.data_dir.display()
+        );
+        if cfg.auth.server_key.is_none() {
+            let _ = writeln!(
+                out,
+                "  server key {}   (game clients: HTTP Basic user at authentication)",
+                keys.server_key
+            );
+        }
+        if cfg.auth.http_key.is_none() {
+            let _ = writeln!(
+                out,
+                "  http key   {}   (studio servers: ?http_key= on /v2/rpc)",
+                keys.http_key
+            );
+        }
+        let _ = writeln!(out, "They are printed only this once.");
+    }
+    let _ = writeln!(out, "ready https={}", addrs.https);
+    let _ = out.flush();
+}
+
+async fn wait_for_stop(certs: &Certs) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => return,
+            _ = int.recv() => return,
+            _ = hup.recv() => match certs.reload() {
+                Ok(()) => tracing::info!(cert = %certs.paths().cert.display(), "TLS certificate reloaded"),
+                Err(e) => tracing::error!(error = %e, "TLS certificate reload failed: keeping the old one"),
+            },
+        }
+    }
+}

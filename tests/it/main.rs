@@ -1,0 +1,5 @@
+//! Integration tests: each module drives a real server through the project's client.
+
+mod common;
+
+mod core_auth;
