@@ -1,6 +1,7 @@
 //! The `outpost` command line: `serve` and the admin's subcommands.
 
 mod game;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +39,11 @@ pub enum Command {
     Game {
         #[command(subcommand)]
         cmd: game::GameCmd,
+    },
+    /// Inspect accounts and grant the admin role.
+    User {
+        #[command(subcommand)]
+        cmd: user::UserCmd,
     },
     /// Validate and show the configuration.
     Config {
@@ -110,6 +116,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Game { cmd } => {
             let loaded = load(&cli, None)?;
             game::run(&loaded.config, cmd)
+        }
+        Command::User { cmd } => {
+            let loaded = load(&cli, None)?;
+            user::run(&loaded.config, cmd)
         }
         Command::Config {
             cmd: ConfigCmd::Check,

@@ -107,6 +107,26 @@ impl TestServer {
             .await
     }
 
+    /// A player with the admin role. (Promotion is an offline CLI command until the admin
+    /// socket exists: the server is restarted around it; tokens survive the restart.)
+    pub async fn admin(&mut self) -> Player {
+        let p = self.new_player().await;
+        let id = p.user_id().to_string();
+        let local = &mut self.local;
+        tokio::task::block_in_place(|| {
+            local.stop();
+            let (ok, out, err) = local.cli(&["--data-dir", "data", "user", "promote", &id]);
+            assert!(ok, "promote: {out}{err}");
+            local.restart()
+        })
+        .expect("restart after promote");
+        self.client = self.local.client();
+        Player {
+            client: self.client.clone(),
+            session: p.session,
+        }
+    }
+
     /// Restarts the server on the same data directory (SIGTERM, then start again).
     pub async fn restart(&mut self) {
         let local = &mut self.local;

@@ -31,3 +31,14 @@ async fn a_device_authenticates_and_calls_an_rpc() {
     assert_eq!(reply["success"], true);
     assert_eq!(reply["status"], "healthy");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_rpcs_need_the_admin_role() {
+    let mut server = TestServer::start().await;
+    let player = server.new_player().await;
+    let err = player.rpc("game_list", json!({})).await.unwrap_err();
+    assert_eq!(err.status(), 403);
+    let admin = server.admin().await;
+    let reply = admin.rpc("game_list", json!({})).await.unwrap();
+    assert_eq!(reply["games"].as_array().unwrap().len(), 2);
+}
