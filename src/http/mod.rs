@@ -17,40 +17,40 @@ use request::req;
 /// Every route. Trailing `?`/`&` in queries are tolerated by the query parser.
 pub fn routes(app: App) -> BoxedFilter<(Response,)> {
     let r = || req(app.clone());
-    let authenticate = warp::post()
-        .and(warp::path!("v2" / "account" / "authenticate" / String))
+    let authenticate = warp::path!("v2" / "account" / "authenticate" / String)
+        .and(warp::post())
         .and(r())
         .then(account::authenticate);
-    let refresh = warp::post()
-        .and(warp::path!("v2" / "account" / "session" / "refresh"))
+    let refresh = warp::path!("v2" / "account" / "session" / "refresh")
+        .and(warp::post())
         .and(r())
         .then(account::refresh);
-    let logout = warp::post()
-        .and(warp::path!("v2" / "session" / "logout"))
+    let logout = warp::path!("v2" / "session" / "logout")
+        .and(warp::post())
         .and(r())
         .then(account::logout);
-    let get_account = warp::get()
-        .and(warp::path!("v2" / "account"))
+    let get_account = warp::path!("v2" / "account")
+        .and(warp::get())
         .and(r())
         .then(account::get_account);
-    let put_account = warp::put()
-        .and(warp::path!("v2" / "account"))
+    let put_account = warp::path!("v2" / "account")
+        .and(warp::put())
         .and(r())
         .then(account::update_account);
-    let rpc_post = warp::post()
-        .and(warp::path!("v2" / "rpc" / String))
+    let rpc_post = warp::path!("v2" / "rpc" / String)
+        .and(warp::post())
         .and(r())
         .then(|id, req| rpc::call(id, false, req));
-    let rpc_get = warp::get()
-        .and(warp::path!("v2" / "rpc" / String))
+    let rpc_get = warp::path!("v2" / "rpc" / String)
+        .and(warp::get())
         .and(r())
         .then(|id, req| rpc::call(id, true, req));
-    let healthcheck = warp::get()
-        .and(warp::path!("healthcheck"))
+    let healthcheck = warp::path!("healthcheck")
+        .and(warp::get())
         .and(r())
         .then(health::healthcheck);
-    let metrics = warp::get()
-        .and(warp::path!("metrics"))
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
         .and(r())
         .then(health::metrics);
 

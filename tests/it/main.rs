@@ -3,3 +3,4 @@
 mod common;
 
 mod core_auth;
+mod core_rpc;
