@@ -70,7 +70,9 @@ impl Session {
             .decode(payload)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| ApiError::transport("session token could not be decoded"))?;
+            .ok_or_else(|| {
+                ApiError::transport(std::io::Error::other("session token could not be decoded"))
+            })?;
         Ok(Session {
             user_id: claims["uid"]
                 .as_str()

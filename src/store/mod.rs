@@ -5,6 +5,7 @@
 //! [`GameId`]. Values are MessagePack ([`codec`]); keys come from [`Key`].
 
 pub mod codec;
+mod durability;
 pub mod games;
 pub mod key;
 mod tree;
@@ -50,6 +51,7 @@ struct Inner {
     /// Held shared by every write, exclusively by a backup while it reads, so a backup is
     /// one point in time.
     gate: Arc<RwLock<()>>,
+    durability: Arc<durability::Durability>,
     games: RwLock<std::collections::HashMap<GameId, GameRecord>>,
 }
 
@@ -84,11 +86,14 @@ impl Store {
                 }
                 _ => StoreError::from(e),
             })?;
+        let tx_gate = Arc::new(RwLock::new(()));
+        let durability = durability::Durability::start(db.clone(), tx_gate.clone());
         let store = Store {
             inner: Arc::new(Inner {
                 db,
                 path,
                 gate: Arc::new(RwLock::new(())),
+                durability,
                 games: RwLock::new(Default::default()),
             }),
         };
@@ -103,19 +108,22 @@ impl Store {
 
     fn open_tree(&self, full_name: &str) -> Result<Tree, StoreError> {
         let t = self.inner.db.open_tree(full_name)?;
-        Ok(Tree::new(t, self.inner.gate.clone()))
+        Ok(Tree::new(
+            t,
+            self.inner.gate.clone(),
+            self.inner.durability.tx_gate.clone(),
+        ))
     }
 
-    /// Makes every write answered so far durable. Concurrent callers share one flush.
+    /// Makes every write answered so far durable. Concurrent callers share one flush
+    /// (group commit, see [`durability`]).
     pub async fn durable(&self) -> Result<(), StoreError> {
-        self.inner.db.flush_async().await?;
-        Ok(())
+        self.inner.durability.durable().await
     }
 
     /// Synchronous flush, for shutdown and the CLI.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.inner.db.flush()?;
-        Ok(())
+        self.inner.durability.flush_now()
     }
 
     pub fn size_on_disk(&self) -> u64 {
@@ -161,6 +169,12 @@ impl Store {
             store: self.clone(),
             id,
         })
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.durability.stop();
     }
 }
 

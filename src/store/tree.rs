@@ -12,13 +12,19 @@ use super::StoreError;
 pub struct Tree {
     inner: sled::Tree,
     gate: Arc<RwLock<()>>,
+    /// Transactions hold it shared; a flush holds it exclusively (see `durability`).
+    tx_gate: Arc<RwLock<()>>,
 }
 
 type Entry<T> = Result<(Vec<u8>, T), StoreError>;
 
 impl Tree {
-    pub(super) fn new(inner: sled::Tree, gate: Arc<RwLock<()>>) -> Self {
-        Tree { inner, gate }
+    pub(super) fn new(inner: sled::Tree, gate: Arc<RwLock<()>>, tx_gate: Arc<RwLock<()>>) -> Self {
+        Tree {
+            inner,
+            gate,
+            tx_gate,
+        }
     }
 
     fn write_guard(&self) -> std::sync::RwLockReadGuard<'_, ()> {
@@ -142,6 +148,7 @@ impl Tree {
             )));
         };
         let _g = first.write_guard();
+        let _tx = first.tx_gate.read().unwrap_or_else(|p| p.into_inner());
         let sled_trees: Vec<sled::Tree> = trees.iter().map(|t| t.inner.clone()).collect();
         let result = sled_trees.as_slice().transaction(|view| {
             let tx = Txn::new(view);
