@@ -55,7 +55,7 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .then(health::metrics);
 
     let trace = warp::trace(|info| {
-        tracing::debug_span!(
+        tracing::info_span!(
             "request",
             id = %next_request_id(),
             method = %info.method(),

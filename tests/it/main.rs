@@ -3,4 +3,5 @@
 mod common;
 
 mod core_auth;
+mod core_cli;
 mod core_rpc;
