@@ -246,6 +246,9 @@ impl Auth {
                 }
                 Err(Outcome::UsernameTaken) => continue,
                 Err(Outcome::Store(e)) => return Err(e.into()),
+                Err(Outcome::Missing) => {
+                    return Err(AuthError::NotFound("account vanished".into()))
+                }
             }
         }
         Err(AuthError::AlreadyExists(
@@ -456,7 +459,7 @@ impl Auth {
         let result = Tree::transaction(&[&i.accounts, &i.by_username], |tx| {
             let mut account: Account = tx
                 .get(0, uid_key(id))?
-                .ok_or(Abort::Fail(Outcome::CredentialTaken))?;
+                .ok_or(Abort::Fail(Outcome::Missing))?;
             if let Some(new_name) = &update.username {
                 if !new_name.eq_ignore_ascii_case(&account.username) {
                     let new_key = text_key(&new_name.to_lowercase());
@@ -487,7 +490,9 @@ impl Auth {
             Outcome::UsernameTaken => {
                 AuthError::AlreadyExists("Username is already in use.".into())
             }
-            Outcome::CredentialTaken => AuthError::NotFound(format!("user {id} not found")),
+            Outcome::Missing | Outcome::CredentialTaken => {
+                AuthError::NotFound(format!("user {id} not found"))
+            }
             Outcome::Store(s) => AuthError::Store(s),
         })?;
         self.inner.store.durable().await?;
@@ -568,6 +573,7 @@ impl Auth {
 /// Transaction outcomes of account writes.
 enum Outcome {
     CredentialTaken,
+    Missing,
     UsernameTaken,
     Store(StoreError),
 }
