@@ -11,11 +11,12 @@ mod tree;
 mod txn;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 pub use games::{GameId, GameRecord};
 pub use key::{Key, KeyReader};
-pub use tree::Tree;
+pub use tree::{decode_cursor, encode_cursor, Page, Tree};
 pub use txn::{Abort, Txn};
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,10 @@ struct Inner {
     /// one point in time.
     gate: Arc<RwLock<()>>,
     games: RwLock<std::collections::HashMap<GameId, GameRecord>>,
+    /// Group commit for [`Store::durable`]: how many callers have asked for a flush, and
+    /// (under the lock) how many of those asks the last finished flush covered.
+    flushes_asked: AtomicU64,
+    flushed_upto: tokio::sync::Mutex<u64>,
 }
 
 impl Store {
@@ -90,6 +95,8 @@ impl Store {
                 path,
                 gate: Arc::new(RwLock::new(())),
                 games: RwLock::new(Default::default()),
+                flushes_asked: AtomicU64::new(0),
+                flushed_upto: tokio::sync::Mutex::new(0),
             }),
         };
         store.load_games()?;
@@ -106,9 +113,22 @@ impl Store {
         Ok(Tree::new(t, self.inner.gate.clone()))
     }
 
-    /// Makes every write answered so far durable. Concurrent callers share one flush.
+    /// Makes every write answered so far durable. Concurrent callers share one flush (group
+    /// commit): a caller whose ask was already covered by a flush that began after it asked
+    /// returns at once. The flush itself is sled's synchronous `flush` on a blocking thread:
+    /// sled 0.34's `flush_async` can deadlock when polled concurrently (spacejam/sled#1308).
     pub async fn durable(&self) -> Result<(), StoreError> {
-        self.inner.db.flush_async().await?;
+        let ticket = self.inner.flushes_asked.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut upto = self.inner.flushed_upto.lock().await;
+        if *upto >= ticket {
+            return Ok(());
+        }
+        let covers = self.inner.flushes_asked.load(Ordering::SeqCst);
+        let db = self.inner.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| StoreError::Sled(format!("flush task failed: {e}")))??;
+        *upto = covers;
         Ok(())
     }
 
@@ -225,6 +245,60 @@ mod tests {
             Err(other) => panic!("expected Locked, got {other}"),
             Ok(_) => panic!("second open succeeded"),
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_concurrent_durable_calls_all_return() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 0).unwrap();
+        let t = store.global("t").unwrap();
+        let mut calls = Vec::new();
+        for i in 0..64u64 {
+            let (store, t) = (store.clone(), t.clone());
+            calls.push(tokio::spawn(async move {
+                t.insert(Key::new().u64(i), &i).unwrap();
+                store.durable().await
+            }));
+        }
+        let all = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            for c in calls {
+                c.await.unwrap().unwrap();
+            }
+        });
+        all.await.expect("concurrent durable calls must not hang");
+        assert_eq!(t.len(), 64);
+    }
+
+    #[test]
+    fn a_page_starts_where_the_last_one_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 100).unwrap();
+        let t = store.global("paged").unwrap();
+        for i in 0..5u64 {
+            t.insert(Key::new().u64(1).u64(i), &i).unwrap();
+        }
+        t.insert(Key::new().u64(2).u64(0), &99u64).unwrap();
+        let prefix = Key::new().u64(1);
+        let p1 = t.page::<u64>(prefix.as_bytes(), None, 3).unwrap();
+        assert_eq!(
+            p1.entries.iter().map(|e| e.1).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+        let cursor = encode_cursor(p1.next.as_deref().unwrap());
+        let start = decode_cursor(&cursor).unwrap();
+        let p2 = t
+            .page::<u64>(prefix.as_bytes(), start.as_deref(), 3)
+            .unwrap();
+        assert_eq!(
+            p2.entries.iter().map(|e| e.1).collect::<Vec<_>>(),
+            vec![3, 4]
+        );
+        assert!(p2.next.is_none());
+        let elsewhere = Key::new().u64(2).u64(0);
+        assert!(t
+            .page::<u64>(prefix.as_bytes(), Some(elsewhere.as_bytes()), 3)
+            .is_err());
+        assert!(decode_cursor("%%").is_err());
     }
 
     #[test]

@@ -3,3 +3,5 @@
 mod common;
 
 mod core_auth;
+mod economy_support;
+mod economy_wallet;
