@@ -3,5 +3,6 @@
 mod common;
 
 mod core_auth;
+mod economy_items;
 mod economy_support;
 mod economy_wallet;
