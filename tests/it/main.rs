@@ -4,5 +4,6 @@ mod common;
 
 mod core_auth;
 mod economy_items;
+mod economy_storage;
 mod economy_support;
 mod economy_wallet;
