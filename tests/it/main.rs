@@ -3,6 +3,7 @@
 mod common;
 
 mod core_auth;
+mod economy_batch;
 mod economy_items;
 mod economy_storage;
 mod economy_support;

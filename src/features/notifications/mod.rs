@@ -88,3 +88,60 @@ pub fn notify(
     });
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn a_notification_is_published_and_stored_when_persistent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 100).unwrap();
+        let g = store.create_game("arena", Default::default()).unwrap();
+        let game = store.game(g.id).unwrap();
+        let bus = Bus::new();
+        let mut rx = bus.subscribe();
+        let user = Uuid::new_v4();
+        let kept = notify(
+            &bus,
+            &game,
+            user,
+            codes::REWARD_GRANTED,
+            "kept",
+            Map::new(),
+            true,
+        )
+        .unwrap();
+        notify(
+            &bus,
+            &game,
+            user,
+            codes::MATCH_FOUND,
+            "live only",
+            Map::new(),
+            false,
+        )
+        .unwrap();
+        for subject in ["kept", "live only"] {
+            match rx.try_recv().unwrap() {
+                Event::Notification {
+                    game_id,
+                    user_id,
+                    notification,
+                } => {
+                    assert_eq!((game_id, user_id), (g.id, user));
+                    assert_eq!(notification["subject"], subject);
+                }
+                other => panic!("unexpected event {other:?}"),
+            }
+        }
+        let stored: Vec<Notification> = game
+            .tree(NOTIFICATIONS)
+            .unwrap()
+            .scan_prefix(Key::new().uuid(user))
+            .map(|r| r.unwrap().1)
+            .collect();
+        assert_eq!(stored, vec![kept]);
+    }
+}
