@@ -2,9 +2,12 @@
 //! protocols (a server it starts itself from the `outpost` binary beside it, or `--url`)
 //! and prints figures; nothing here asserts.
 
+mod load;
 mod report;
 mod rpc;
+mod storage;
 mod target;
+mod wallet;
 
 use clap::{Parser, Subcommand};
 
@@ -19,6 +22,10 @@ struct Cli {
 enum Scenario {
     /// C keep-alive HTTPS connections authenticate, then loop one RPC for D seconds.
     Rpc(rpc::Args),
+    /// C connections send durable wallet credits and debits for D seconds.
+    Wallet(wallet::Args),
+    /// C players write cloud-save objects for D seconds, then read them for D seconds.
+    Storage(storage::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -30,6 +37,8 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async {
         match cli.scenario {
             Scenario::Rpc(a) => rpc::run(a).await,
+            Scenario::Wallet(a) => wallet::run(a).await,
+            Scenario::Storage(a) => storage::run(a).await,
         }
     })
 }

@@ -129,12 +129,15 @@ impl Default for RateLimitConfig {
 pub struct StorageConfig {
     /// Periodic flush of writes that are not flushed before their reply.
     pub flush_every_ms: u64,
+    /// Largest value of one cloud-save / storage object, in bytes of JSON.
+    pub max_object_bytes: usize,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             flush_every_ms: 100,
+            max_object_bytes: 64 * 1024,
         }
     }
 }
@@ -182,6 +185,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("rate_limit", "max_keys"),
     ("rate_limit", "exempt_server"),
     ("storage", "flush_every_ms"),
+    ("storage", "max_object_bytes"),
     ("log", "format"),
     ("log", "level"),
 ];

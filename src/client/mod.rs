@@ -32,6 +32,18 @@ impl ApiError {
         self.status
     }
 
+    /// A transport failure, with every cause in the message.
+    fn sending(e: reqwest::Error) -> Self {
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            source = s.source();
+        }
+        Self::transport(message)
+    }
+
     fn transport(e: impl std::fmt::Display) -> Self {
         ApiError {
             status: 0,
@@ -247,7 +259,7 @@ impl Client {
         if let Some(b) = body {
             rb = rb.header("content-type", "application/json").body(b);
         }
-        let resp = rb.send().await.map_err(ApiError::transport)?;
+        let resp = rb.send().await.map_err(ApiError::sending)?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.map_err(ApiError::transport)?;

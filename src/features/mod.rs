@@ -1,9 +1,19 @@
 //! Every capability, one folder each. A feature knows the store and the RPC layer, never a
 //! transport.
 
+pub mod batch;
+pub mod daily_rewards;
 pub mod games;
 pub mod health;
+pub mod inventory;
+pub mod missions;
+pub mod notifications;
+pub mod paging;
 pub mod profiles;
+pub mod rewards;
+pub mod storage;
+pub mod vault;
+pub mod wallet;
 
 use crate::rpc::Registry;
 
@@ -12,4 +22,12 @@ pub fn register_all(r: &mut Registry) {
     games::register(r);
     health::register(r);
     profiles::register(r);
+    wallet::register(r);
+    inventory::register(r);
+    rewards::register(r);
+    storage::register(r);
+    daily_rewards::register(r);
+    missions::register(r);
+    notifications::register(r);
+    batch::register(r);
 }

@@ -6,6 +6,7 @@ mod health;
 pub mod request;
 mod rpc;
 pub mod serve;
+mod storage;
 
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
@@ -45,6 +46,26 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(r())
         .then(|id, req| rpc::call(id, true, req));
+    let storage_write = warp::path!("v2" / "storage")
+        .and(warp::put())
+        .and(r())
+        .then(storage::write);
+    let storage_read = warp::path!("v2" / "storage")
+        .and(warp::post())
+        .and(r())
+        .then(storage::read);
+    let storage_delete = warp::path!("v2" / "storage" / "delete")
+        .and(warp::put())
+        .and(r())
+        .then(storage::delete);
+    let storage_list = warp::path!("v2" / "storage" / String)
+        .and(warp::get())
+        .and(r())
+        .then(|collection, req| storage::list(collection, None, req));
+    let storage_list_user = warp::path!("v2" / "storage" / String / String)
+        .and(warp::get())
+        .and(r())
+        .then(|collection, user, req| storage::list(collection, Some(user), req));
     let healthcheck = warp::path!("healthcheck")
         .and(warp::get())
         .and(r())
@@ -75,6 +96,16 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(rpc_post)
         .unify()
         .or(rpc_get)
+        .unify()
+        .or(storage_write)
+        .unify()
+        .or(storage_read)
+        .unify()
+        .or(storage_delete)
+        .unify()
+        .or(storage_list)
+        .unify()
+        .or(storage_list_user)
         .unify()
         .or(healthcheck)
         .unify()

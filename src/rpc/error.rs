@@ -38,6 +38,24 @@ impl RpcError {
         RpcError::InvalidArgument(msg.into())
     }
 
+    /// The same error with `prefix: ` before its message (which operation of a batch, which
+    /// element of a list), keeping its status.
+    pub fn within(self, prefix: &str) -> Self {
+        let p = |m: String| format!("{prefix}: {m}");
+        match self {
+            RpcError::InvalidArgument(m) => RpcError::InvalidArgument(p(m)),
+            RpcError::NotFound(m) => RpcError::NotFound(p(m)),
+            RpcError::AlreadyExists(m) => RpcError::AlreadyExists(p(m)),
+            RpcError::PermissionDenied(m) => RpcError::PermissionDenied(p(m)),
+            RpcError::Unauthenticated(m) => RpcError::Unauthenticated(p(m)),
+            RpcError::FailedPrecondition(m) => RpcError::FailedPrecondition(p(m)),
+            RpcError::Aborted(m) => RpcError::Aborted(p(m)),
+            RpcError::PayloadTooLarge(m) => RpcError::PayloadTooLarge(p(m)),
+            RpcError::Unavailable(m) => RpcError::Unavailable(p(m)),
+            other => other,
+        }
+    }
+
     pub fn http_status(&self) -> u16 {
         match self {
             RpcError::InvalidArgument(_) | RpcError::FailedPrecondition(_) => 400,

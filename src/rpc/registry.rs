@@ -162,6 +162,20 @@ impl Registry {
         entry: &Entry,
         payload: Value,
     ) -> Result<Value, RpcError> {
+        let caller = self.admit(app, caller, entry)?;
+        let payload = with_session_game(app, &caller, payload)?;
+        let ctx = RpcContext {
+            app: app.clone(),
+            caller,
+            rpc_id: entry.id,
+        };
+        (entry.handler)(ctx, payload).await
+    }
+
+    /// Checks that `caller` may make the RPC of `entry` (raising an admin account to admin)
+    /// and applies its rate limit: what every call goes through before its handler, and
+    /// what a batch checks for each operation it runs itself.
+    pub fn admit(&self, app: &App, caller: Caller, entry: &Entry) -> Result<Caller, RpcError> {
         let caller = authorize(app, caller, entry.class)?;
         match &caller {
             Caller::Player(s) => app.limiters.check_user(entry.limit, s.user_id),
@@ -174,13 +188,7 @@ impl Registry {
             app.metrics.rate_limited(entry.limit.as_str());
             RpcError::RateLimited { retry_after_secs }
         })?;
-        let payload = with_session_game(app, &caller, payload)?;
-        let ctx = RpcContext {
-            app: app.clone(),
-            caller,
-            rpc_id: entry.id,
-        };
-        (entry.handler)(ctx, payload).await
+        Ok(caller)
     }
 }
 
@@ -217,15 +225,21 @@ fn with_session_game(app: &App, caller: &Caller, payload: Value) -> Result<Value
     };
     if let Value::Object(m) = &mut payload {
         if !m.contains_key("game_id") {
-            let from_session = caller
-                .session()
-                .and_then(|s| s.vars.get("game_id").cloned());
-            if let Some(g) = from_session.or_else(|| app.config.server.default_game_id.clone()) {
+            if let Some(g) = session_game(app, caller) {
                 m.insert("game_id".into(), Value::String(g));
             }
         }
     }
     Ok(payload)
+}
+
+/// The game a caller acts on when it names none: the session's `vars.game_id`, else the
+/// server's default game (SPEC §0). Nakama-style endpoints use it too.
+pub fn session_game(app: &App, caller: &Caller) -> Option<String> {
+    caller
+        .session()
+        .and_then(|s| s.vars.get("game_id").cloned())
+        .or_else(|| app.config.server.default_game_id.clone())
 }
 
 pub fn json_kind(v: &Value) -> &'static str {

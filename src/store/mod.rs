@@ -16,7 +16,7 @@ use std::sync::{Arc, RwLock};
 
 pub use games::{GameId, GameRecord};
 pub use key::{Key, KeyReader};
-pub use tree::Tree;
+pub use tree::{decode_cursor, encode_cursor, Page, Tree};
 pub use txn::{Abort, Txn};
 
 #[derive(Debug, thiserror::Error)]
@@ -239,6 +239,60 @@ mod tests {
             Err(other) => panic!("expected Locked, got {other}"),
             Ok(_) => panic!("second open succeeded"),
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_concurrent_durable_calls_all_return() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 0).unwrap();
+        let t = store.global("t").unwrap();
+        let mut calls = Vec::new();
+        for i in 0..64u64 {
+            let (store, t) = (store.clone(), t.clone());
+            calls.push(tokio::spawn(async move {
+                t.insert(Key::new().u64(i), &i).unwrap();
+                store.durable().await
+            }));
+        }
+        let all = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            for c in calls {
+                c.await.unwrap().unwrap();
+            }
+        });
+        all.await.expect("concurrent durable calls must not hang");
+        assert_eq!(t.len(), 64);
+    }
+
+    #[test]
+    fn a_page_starts_where_the_last_one_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 100).unwrap();
+        let t = store.global("paged").unwrap();
+        for i in 0..5u64 {
+            t.insert(Key::new().u64(1).u64(i), &i).unwrap();
+        }
+        t.insert(Key::new().u64(2).u64(0), &99u64).unwrap();
+        let prefix = Key::new().u64(1);
+        let p1 = t.page::<u64>(prefix.as_bytes(), None, 3).unwrap();
+        assert_eq!(
+            p1.entries.iter().map(|e| e.1).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+        let cursor = encode_cursor(p1.next.as_deref().unwrap());
+        let start = decode_cursor(&cursor).unwrap();
+        let p2 = t
+            .page::<u64>(prefix.as_bytes(), start.as_deref(), 3)
+            .unwrap();
+        assert_eq!(
+            p2.entries.iter().map(|e| e.1).collect::<Vec<_>>(),
+            vec![3, 4]
+        );
+        assert!(p2.next.is_none());
+        let elsewhere = Key::new().u64(2).u64(0);
+        assert!(t
+            .page::<u64>(prefix.as_bytes(), Some(elsewhere.as_bytes()), 3)
+            .is_err());
+        assert!(decode_cursor("%%").is_err());
     }
 
     #[test]

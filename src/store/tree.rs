@@ -177,3 +177,62 @@ fn decode_entry<T: DeserializeOwned>(r: sled::Result<(sled::IVec, sled::IVec)>) 
     let (k, v) = r?;
     Ok((k.to_vec(), decode(&v)?))
 }
+
+/// One page of a prefix scan: the entries, and the key to start the next page from.
+pub struct Page<T> {
+    pub entries: Vec<(Vec<u8>, T)>,
+    pub next: Option<Vec<u8>>,
+}
+
+impl Tree {
+    /// Up to `limit` entries under `prefix` in key order, starting at `start` (a key under
+    /// the prefix, from an earlier page's `next`; anything else is refused).
+    pub fn page<T: DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+        start: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Page<T>, StoreError> {
+        let from = match start {
+            Some(s) if !s.starts_with(prefix) => {
+                return Err(StoreError::Invalid(
+                    "cursor does not belong to this listing".into(),
+                ))
+            }
+            Some(s) => s.to_vec(),
+            None => prefix.to_vec(),
+        };
+        let mut entries = Vec::with_capacity(limit.min(128));
+        let mut next = None;
+        for r in self.inner.range(from..) {
+            let (k, v) = r?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            if entries.len() == limit {
+                next = Some(k.to_vec());
+                break;
+            }
+            entries.push((k.to_vec(), decode(&v)?));
+        }
+        Ok(Page { entries, next })
+    }
+}
+
+/// A page cursor as clients see it: the next key, base64url without padding.
+pub fn encode_cursor(key: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+}
+
+/// Reads a cursor made by [`encode_cursor`]; an empty text means the first page.
+pub fn decode_cursor(text: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    use base64::Engine;
+    if text.is_empty() {
+        return Ok(None);
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .map(Some)
+        .map_err(|_| StoreError::Invalid("cursor is not valid".into()))
+}

@@ -5,3 +5,8 @@ mod common;
 mod core_auth;
 mod core_cli;
 mod core_rpc;
+mod economy_batch;
+mod economy_items;
+mod economy_storage;
+mod economy_support;
+mod economy_wallet;

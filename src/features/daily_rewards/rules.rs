@@ -1,0 +1,127 @@
+//! Daily reward rules: one claim per UTC day, consecutive days climb the 7-day cycle, a
+//! missed day starts over at day 1.
+
+use super::model::{Standing, Streak};
+use super::DailyError;
+use crate::features::rewards::{rules::check, Reward};
+
+pub const CYCLE_DAYS: usize = 7;
+const DAY_SECS: i64 = 86_400;
+
+/// The UTC day number of a Unix time.
+pub fn utc_day(unix_secs: i64) -> i64 {
+    unix_secs.div_euclid(DAY_SECS)
+}
+
+/// Unix seconds at which UTC day `day` begins.
+pub fn day_start(day: i64) -> i64 {
+    day * DAY_SECS
+}
+
+fn following(day: u32) -> u32 {
+    (day % CYCLE_DAYS as u32) + 1
+}
+
+pub fn standing(s: &Streak, today: i64) -> Standing {
+    match s.last_claim_day {
+        Some(d) if d == today => Standing {
+            claimable: false,
+            next_day: following(s.day),
+            streak: s.streak,
+            day: s.day,
+        },
+        Some(d) if d == today - 1 => Standing {
+            claimable: true,
+            next_day: following(s.day),
+            streak: s.streak,
+            day: s.day,
+        },
+        _ => Standing {
+            claimable: true,
+            next_day: 1,
+            streak: 0,
+            day: 0,
+        },
+    }
+}
+
+/// The streak after claiming on `today`, or why not.
+pub fn claim(s: &Streak, today: i64) -> Result<Streak, DailyError> {
+    let st = standing(s, today);
+    if !st.claimable {
+        return Err(DailyError::AlreadyClaimed);
+    }
+    Ok(Streak {
+        day: st.next_day,
+        streak: st.streak + 1,
+        last_claim_day: Some(today),
+        total_claims: s.total_claims + 1,
+    })
+}
+
+pub fn check_table(days: &[Reward]) -> Result<(), DailyError> {
+    if days.len() != CYCLE_DAYS {
+        return Err(DailyError::Invalid(format!(
+            "days must hold exactly {CYCLE_DAYS} rewards, not {}",
+            days.len()
+        )));
+    }
+    for (i, r) in days.iter().enumerate() {
+        check(&format!("days[{i}]"), r).map_err(|e| DailyError::Invalid(e.to_string()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consecutive_days_climb_the_cycle_and_wrap() {
+        let mut s = Streak::default();
+        for today in 100..100 + 9 {
+            s = claim(&s, today).unwrap();
+        }
+        assert_eq!(s.streak, 9);
+        assert_eq!(s.day, 2, "day 8 is day 1 again, day 9 is day 2");
+        assert_eq!(s.total_claims, 9);
+    }
+
+    #[test]
+    fn one_claim_per_day() {
+        let s = claim(&Streak::default(), 10).unwrap();
+        assert!(matches!(claim(&s, 10), Err(DailyError::AlreadyClaimed)));
+        let st = standing(&s, 10);
+        assert!(!st.claimable);
+        assert_eq!(st.next_day, 2);
+    }
+
+    #[test]
+    fn a_missed_day_resets_the_streak() {
+        let mut s = Streak::default();
+        for today in 10..13 {
+            s = claim(&s, today).unwrap();
+        }
+        assert_eq!(s.day, 3);
+        let st = standing(&s, 14);
+        assert!(st.claimable);
+        assert_eq!((st.next_day, st.streak), (1, 0));
+        let s = claim(&s, 14).unwrap();
+        assert_eq!((s.day, s.streak), (1, 1));
+    }
+
+    #[test]
+    fn days_are_utc() {
+        assert_eq!(utc_day(0), 0);
+        assert_eq!(utc_day(86_399), 0);
+        assert_eq!(utc_day(86_400), 1);
+        assert_eq!(utc_day(-1), -1);
+        assert_eq!(day_start(2), 172_800);
+    }
+
+    #[test]
+    fn the_table_has_seven_days() {
+        assert!(check_table(&vec![Reward::default(); 6]).is_err());
+        assert!(check_table(&vec![Reward::default(); 7]).is_ok());
+    }
+}

@@ -1,0 +1,259 @@
+use serde::{Deserialize, Serialize};
+
+use super::model::{DayProgress, Mission, MissionPool, Reporter};
+use super::{rules, MissionError, POOLS, PROGRESS};
+use crate::auth::UserId;
+use crate::features::daily_rewards::rules::{day_start, utc_day};
+use crate::features::rewards::{self, Granted, Reward};
+use crate::features::vault::{fail, Vault, EXTRA};
+use crate::rpc::{RpcContext, RpcError};
+use crate::store::{GameStore, Key, Tree};
+
+fn pool_key() -> Key {
+    Key::new().str("pool")
+}
+
+fn progress_key(user: UserId, day: i64) -> Key {
+    Key::new().uuid(user).i64(day)
+}
+
+fn load_pool(game: &GameStore) -> Result<MissionPool, MissionError> {
+    game.tree(POOLS)?
+        .get(pool_key())?
+        .ok_or(MissionError::NotConfigured)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetDefinitionsRequest {
+    game_id: String,
+    missions: Vec<Mission>,
+    #[serde(default)]
+    daily_count: Option<u32>,
+}
+
+#[derive(Serialize)]
+pub struct DefinitionsReply {
+    missions: Vec<Mission>,
+    daily_count: u32,
+}
+
+pub async fn set_definitions(
+    ctx: RpcContext,
+    req: SetDefinitionsRequest,
+) -> Result<DefinitionsReply, RpcError> {
+    let game = ctx.game(&req.game_id)?;
+    let daily_count = req
+        .daily_count
+        .unwrap_or_else(|| rules::DEFAULT_DAILY_COUNT.min(req.missions.len() as u32));
+    rules::check_pool(&req.missions, daily_count)?;
+    let pool = MissionPool {
+        missions: req.missions,
+        daily_count,
+        updated_at: crate::time::now(),
+    };
+    game.tree(POOLS)?.insert(pool_key(), &pool)?;
+    game.durable().await?;
+    Ok(DefinitionsReply {
+        missions: pool.missions,
+        daily_count: pool.daily_count,
+    })
+}
+
+#[derive(Serialize)]
+pub struct MissionView {
+    id: String,
+    title: String,
+    description: String,
+    stat: String,
+    target: u64,
+    progress: u64,
+    completed: bool,
+    claimed: bool,
+    reward: Reward,
+    progress_by: Reporter,
+}
+
+fn view(m: &Mission, day: &DayProgress) -> MissionView {
+    let p = day.missions.get(&m.id).cloned().unwrap_or_default();
+    MissionView {
+        id: m.id.clone(),
+        title: m.title.clone(),
+        description: m.description.clone(),
+        stat: m.stat.clone(),
+        target: m.target,
+        progress: p.progress,
+        completed: p.progress >= m.target,
+        claimed: p.claimed,
+        reward: m.reward.clone(),
+        progress_by: m.progress_by,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DailyRequest {
+    game_id: String,
+    #[serde(default)]
+    user_id: Option<UserId>,
+}
+
+#[derive(Serialize)]
+pub struct DailyReply {
+    user_id: UserId,
+    /// The UTC date these missions are for.
+    date: String,
+    /// RFC 3339: when the next selection starts.
+    resets_at: String,
+    missions: Vec<MissionView>,
+}
+
+pub async fn get_daily(ctx: RpcContext, req: DailyRequest) -> Result<DailyReply, RpcError> {
+    let game = ctx.game(&req.game_id)?;
+    let user = ctx.user(req.user_id)?;
+    let pool = load_pool(&game)?;
+    let today = utc_day(crate::time::now());
+    let day: DayProgress = game
+        .tree(PROGRESS)?
+        .get(progress_key(user, today))?
+        .unwrap_or_default();
+    let missions = rules::daily_selection(&pool.missions, pool.daily_count, user, today)
+        .into_iter()
+        .map(|m| view(m, &day))
+        .collect();
+    Ok(DailyReply {
+        user_id: user,
+        date: crate::time::rfc3339(day_start(today))[..10].to_string(),
+        resets_at: crate::time::rfc3339(day_start(today + 1)),
+        missions,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgressRequest {
+    game_id: String,
+    #[serde(default)]
+    user_id: Option<UserId>,
+    /// One mission of today's …
+    #[serde(default)]
+    mission_id: Option<String>,
+    /// … or every mission of today's on this stat.
+    #[serde(default)]
+    stat: Option<String>,
+    /// How much progress to add (default 1).
+    #[serde(default)]
+    amount: Option<u64>,
+}
+
+#[derive(Serialize)]
+pub struct ProgressReply {
+    user_id: UserId,
+    /// The missions this report advanced, as they now stand.
+    updated: Vec<MissionView>,
+}
+
+pub async fn update_progress(
+    ctx: RpcContext,
+    req: ProgressRequest,
+) -> Result<ProgressReply, RpcError> {
+    let game = ctx.game(&req.game_id)?;
+    let user = ctx.user(req.user_id)?;
+    let amount = req.amount.unwrap_or(1);
+    if amount == 0 {
+        return Err(RpcError::invalid("amount must be at least 1"));
+    }
+    let pool = load_pool(&game)?;
+    let today = utc_day(crate::time::now());
+    let todays = rules::daily_selection(&pool.missions, pool.daily_count, user, today);
+    let targets: Vec<&Mission> = match (&req.mission_id, &req.stat) {
+        (Some(id), None) => {
+            let m = todays
+                .iter()
+                .find(|m| &m.id == id)
+                .ok_or_else(|| MissionError::NotToday(id.clone()))?;
+            vec![*m]
+        }
+        (None, Some(stat)) => todays.into_iter().filter(|m| &m.stat == stat).collect(),
+        _ => return Err(RpcError::invalid("name exactly one of mission_id or stat")),
+    };
+    if !ctx.is_trusted() {
+        if let Some(m) = targets.iter().find(|m| m.progress_by == Reporter::Server) {
+            return Err(MissionError::ServerOnly(m.id.clone()).into());
+        }
+    }
+    let tree = game.tree(PROGRESS)?;
+    let key = progress_key(user, today);
+    let day = Tree::transaction(&[&tree], |tx| {
+        let mut day: DayProgress = tx.get(0, &key)?.unwrap_or_default();
+        for m in &targets {
+            let p = day.missions.entry(m.id.clone()).or_default();
+            p.progress = rules::advance(p.progress, amount, m.target);
+        }
+        tx.insert(0, &key, &day)?;
+        Ok::<_, crate::store::Abort<RpcError>>(day)
+    })?;
+    game.durable().await?;
+    Ok(ProgressReply {
+        user_id: user,
+        updated: targets.iter().map(|m| view(m, &day)).collect(),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRequest {
+    game_id: String,
+    #[serde(default)]
+    user_id: Option<UserId>,
+    mission_id: String,
+}
+
+#[derive(Serialize)]
+pub struct ClaimReply {
+    user_id: UserId,
+    mission: MissionView,
+    granted: Granted,
+}
+
+pub async fn claim_reward(ctx: RpcContext, req: ClaimRequest) -> Result<ClaimReply, RpcError> {
+    let game = ctx.game(&req.game_id)?;
+    let user = ctx.user(req.user_id)?;
+    let pool = load_pool(&game)?;
+    let today = utc_day(crate::time::now());
+    let mission = rules::daily_selection(&pool.missions, pool.daily_count, user, today)
+        .into_iter()
+        .find(|m| m.id == req.mission_id)
+        .ok_or_else(|| MissionError::NotToday(req.mission_id.clone()))?;
+    let ids = rewards::instance_ids(&mission.reward);
+    let progress = game.tree(PROGRESS)?;
+    let key = progress_key(user, today);
+    let reason = format!("mission {}", mission.id);
+    let vault = Vault::open(&game)?;
+    let (day, granted) = vault.transaction(&[&progress], |tx| {
+        let mut day: DayProgress = tx.get(EXTRA, &key)?.unwrap_or_default();
+        let p = day.missions.entry(mission.id.clone()).or_default();
+        if p.progress < mission.target {
+            return Err(fail::<RpcError, _>(MissionError::Incomplete {
+                id: mission.id.clone(),
+                progress: p.progress,
+                target: mission.target,
+            }));
+        }
+        if p.claimed {
+            return Err(fail::<RpcError, _>(MissionError::AlreadyClaimed(
+                mission.id.clone(),
+            )));
+        }
+        p.claimed = true;
+        let granted = rewards::grant_in::<RpcError>(tx, user, &mission.reward, &reason, &ids)?;
+        tx.insert(EXTRA, &key, &day)?;
+        Ok((day, granted))
+    })?;
+    game.durable().await?;
+    Ok(ClaimReply {
+        user_id: user,
+        mission: view(mission, &day),
+        granted,
+    })
+}
