@@ -1,8 +1,10 @@
 //! Every capability, one folder each. A feature knows the store and the RPC layer, never a
 //! transport.
 
+pub mod backups;
 pub mod games;
 pub mod health;
+pub mod moderation;
 pub mod profiles;
 
 use crate::rpc::Registry;
@@ -11,5 +13,6 @@ use crate::rpc::Registry;
 pub fn register_all(r: &mut Registry) {
     games::register(r);
     health::register(r);
+    moderation::register(r);
     profiles::register(r);
 }

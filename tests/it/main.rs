@@ -3,3 +3,6 @@
 mod common;
 
 mod core_auth;
+mod ops_backup;
+mod ops_bans;
+mod ops_cli;
