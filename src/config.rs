@@ -623,6 +623,24 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_valid_and_names_every_key() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("outpost.example.toml");
+        let loaded = load(Some(&path), env(&[]), &Overrides::default()).unwrap();
+        assert!(loaded.unknown.is_empty(), "{:?}", loaded.unknown);
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (section, key) in KEYS {
+            assert!(
+                text.contains(&format!("[{section}]")),
+                "[{section}] in the example"
+            );
+            assert!(
+                text.contains(&format!("\n{key} =")) || text.contains(&format!("# {key} =")),
+                "{section}.{key} in the example"
+            );
+        }
+    }
+
+    #[test]
     fn secrets_are_masked() {
         let loaded = load(
             None,

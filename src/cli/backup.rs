@@ -146,6 +146,7 @@ pub fn restore(cfg: &Config, file: &Path, force: bool, json: bool) -> anyhow::Re
             data_dir.display()
         );
     }
+    super::operate::refuse_foreign_owner(data_dir)?;
     // Holding the database keeps a server from starting on it while the file loads.
     let current = match Store::open(data_dir, 0) {
         Ok(s) => s,

@@ -21,9 +21,29 @@ pub fn operate(cfg: &Config, op: Operation) -> anyhow::Result<Value> {
     direct(cfg, op)
 }
 
+/// Refuses to work as root on a data dir that belongs to another user (the service's):
+/// files root created there would lock the server out of its own database.
+pub fn refuse_foreign_owner(data_dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(data_dir) else {
+        return Ok(());
+    };
+    let me = unsafe { libc::geteuid() };
+    if me == 0 && meta.uid() != 0 {
+        anyhow::bail!(
+            "{} belongs to uid {}, not root: run this as that user so the server can still \
+             write what it creates (for example `sudo -u outpost outpost ...`)",
+            data_dir.display(),
+            meta.uid()
+        );
+    }
+    Ok(())
+}
+
 /// No server runs: open the database (refused plainly if a server holds it after all).
 fn direct(cfg: &Config, op: Operation) -> anyhow::Result<Value> {
     let data_dir = &cfg.server.data_dir;
+    refuse_foreign_owner(data_dir)?;
     let store = crate::server::open_store(data_dir, cfg.storage.flush_every_ms)?;
     // Admin operations issue and check no tokens; keys are read when present and never
     // created here, so the first `outpost serve` still generates and prints them.
