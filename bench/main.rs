@@ -2,6 +2,7 @@
 //! protocols (a server it starts itself from the `outpost` binary beside it, or `--url`)
 //! and prints figures; nothing here asserts.
 
+mod backup;
 mod report;
 mod rpc;
 mod target;
@@ -19,6 +20,8 @@ struct Cli {
 enum Scenario {
     /// C keep-alive HTTPS connections authenticate, then loop one RPC for D seconds.
     Rpc(rpc::Args),
+    /// Fill a database to ~1 GB, back it up live (writers running), verify, restore.
+    Backup(backup::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -30,6 +33,7 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async {
         match cli.scenario {
             Scenario::Rpc(a) => rpc::run(a).await,
+            Scenario::Backup(a) => backup::run(a).await,
         }
     })
 }
