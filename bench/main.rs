@@ -2,6 +2,7 @@
 //! protocols (a server it starts itself from the `outpost` binary beside it, or `--url`)
 //! and prints figures; nothing here asserts.
 
+mod backup;
 mod load;
 mod report;
 mod rpc;
@@ -26,6 +27,8 @@ enum Scenario {
     Wallet(wallet::Args),
     /// C players write cloud-save objects for D seconds, then read them for D seconds.
     Storage(storage::Args),
+    /// Fill a database to ~1 GB, back it up live (writers running), verify, restore.
+    Backup(backup::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -39,6 +42,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Rpc(a) => rpc::run(a).await,
             Scenario::Wallet(a) => wallet::run(a).await,
             Scenario::Storage(a) => storage::run(a).await,
+            Scenario::Backup(a) => backup::run(a).await,
         }
     })
 }

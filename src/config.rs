@@ -16,6 +16,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub rate_limit: RateLimitConfig,
     pub storage: StorageConfig,
+    pub backup: BackupConfig,
     pub log: LogConfig,
 }
 
@@ -144,6 +145,53 @@ impl Default for StorageConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
+pub struct BackupConfig {
+    /// How often the server backs itself up into `<data_dir>/backups`, like `6h` or `1d`
+    /// (a number is seconds). Unset: no scheduled backups.
+    #[serde(deserialize_with = "duration_text")]
+    pub interval: Option<String>,
+    /// How many `outpost-*.bak` files to keep in `<data_dir>/backups`; older ones are pruned
+    /// after each scheduled backup.
+    pub keep: usize,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            interval: None,
+            keep: 7,
+        }
+    }
+}
+
+impl BackupConfig {
+    /// The schedule's period, when one is configured (validated at load).
+    pub fn every(&self) -> Option<std::time::Duration> {
+        let text = self.interval.as_deref()?;
+        crate::time::parse_duration(text)
+            .ok()
+            .map(|s| std::time::Duration::from_secs(s as u64))
+    }
+}
+
+/// A duration given as text (`24h`) or as a number of seconds.
+fn duration_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Text(String),
+        Seconds(i64),
+    }
+    Ok(match Option::<Given>::deserialize(d)? {
+        Some(Given::Text(t)) if t.trim().is_empty() => None,
+        Some(Given::Text(t)) => Some(t),
+        Some(Given::Seconds(n)) => Some(format!("{n}s")),
+        None => None,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LogConfig {
     /// `text` (for a terminal) or `json` (for journald and log shippers).
     pub format: String,
@@ -186,6 +234,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("rate_limit", "exempt_server"),
     ("storage", "flush_every_ms"),
     ("storage", "max_object_bytes"),
+    ("backup", "interval"),
+    ("backup", "keep"),
     ("log", "format"),
     ("log", "level"),
 ];
@@ -401,6 +451,14 @@ impl Config {
                 return bad(format!("rate_limit.{name} must be at least 1"));
             }
         }
+        if let Some(i) = &self.backup.interval {
+            if let Err(e) = crate::time::parse_duration(i) {
+                return bad(format!("backup.interval: {e}"));
+            }
+        }
+        if self.backup.keep == 0 {
+            return bad("backup.keep must be at least 1".into());
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad(format!(
                 "log.format `{}` must be `text` or `json`",
@@ -516,6 +574,74 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("log.format"), "{err}");
+    }
+
+    #[test]
+    fn backup_schedule_reads_text_or_seconds() {
+        let loaded = load(
+            None,
+            env(&[
+                ("OUTPOST_BACKUP_INTERVAL", "6h"),
+                ("OUTPOST_BACKUP_KEEP", "3"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            loaded.config.backup.every(),
+            Some(std::time::Duration::from_secs(6 * 3600))
+        );
+        assert_eq!(loaded.config.backup.keep, 3);
+        let loaded = load(
+            None,
+            env(&[("OUTPOST_BACKUP_INTERVAL", "90")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            loaded.config.backup.every(),
+            Some(std::time::Duration::from_secs(90))
+        );
+        assert_eq!(
+            load(None, env(&[]), &Overrides::default())
+                .unwrap()
+                .config
+                .backup
+                .every(),
+            None
+        );
+        let err = load(
+            None,
+            env(&[("OUTPOST_BACKUP_INTERVAL", "soon")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("backup.interval"), "{err}");
+        let err = load(
+            None,
+            env(&[("OUTPOST_BACKUP_KEEP", "0")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("backup.keep"), "{err}");
+    }
+
+    #[test]
+    fn the_example_file_is_valid_and_names_every_key() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("outpost.toml.example");
+        let loaded = load(Some(&path), env(&[]), &Overrides::default()).unwrap();
+        assert!(loaded.unknown.is_empty(), "{:?}", loaded.unknown);
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (section, key) in KEYS {
+            assert!(
+                text.contains(&format!("[{section}]")),
+                "[{section}] in the example"
+            );
+            assert!(
+                text.contains(&format!("\n{key} =")) || text.contains(&format!("# {key} =")),
+                "{section}.{key} in the example"
+            );
+        }
     }
 
     #[test]

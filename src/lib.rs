@@ -1,6 +1,7 @@
 //! Outpost: a self-hosted game backend in one binary. See `DESIGN.md` for the layers:
 //! transports (`http`, later `realtime`, `admin`) → `rpc` → `features` → `store`.
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod cli;

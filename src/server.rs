@@ -90,12 +90,22 @@ pub async fn serve(loaded: Loaded) -> anyhow::Result<()> {
         )));
     }
     tasks.push(tokio::spawn(crate::jobs::run(app.clone(), stop_rx.clone())));
+    let socket = crate::admin::socket_path(&data_dir);
+    let admin = crate::admin::bind(&socket)
+        .with_context(|| format!("admin socket {}", socket.display()))?;
+    tasks.push(tokio::spawn(crate::admin::serve(
+        app.clone(),
+        admin,
+        stop_rx.clone(),
+    )));
 
     print_banner(&cfg, &addrs, &certs, &keys, first_run);
-    tracing::info!(https = %addrs.https, "outpost serving");
+    tracing::info!(https = %addrs.https, admin_socket = %socket.display(), "outpost serving");
+    notify_systemd("READY=1");
 
     wait_for_stop(&certs).await;
     tracing::info!("shutting down: draining requests");
+    notify_systemd("STOPPING=1");
     let _ = stop_tx.send(true);
     for t in tasks {
         let _ = tokio::time::timeout(grace + Duration::from_secs(1), t).await;
@@ -120,6 +130,11 @@ fn print_banner(
         let _ = writeln!(out, "  http       http://{p}  (plain, for a reverse proxy)");
     }
     let _ = writeln!(out, "  data       {}", cfg.server.data_dir.display());
+    let _ = writeln!(
+        out,
+        "  admin      {} (for `outpost` commands)",
+        crate::admin::socket_path(&cfg.server.data_dir).display()
+    );
     let kind = if certs.paths().self_signed {
         "self-signed, for development"
     } else {
@@ -154,6 +169,25 @@ fn print_banner(
     }
     let _ = writeln!(out, "ready https={}", addrs.https);
     let _ = out.flush();
+}
+
+/// Tells systemd (`Type=notify`) how the server is doing; nothing without `NOTIFY_SOCKET`.
+fn notify_systemd(state: &str) {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let Some(target) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let sent = UnixDatagram::unbound().and_then(|sock| {
+        match target.as_encoded_bytes().strip_prefix(b"@") {
+            Some(name) => SocketAddr::from_abstract_name(name)
+                .and_then(|addr| sock.send_to_addr(state.as_bytes(), &addr)),
+            None => sock.send_to(state.as_bytes(), &target),
+        }
+    });
+    if let Err(e) = sent {
+        tracing::warn!(error = %e, state, "could not notify systemd");
+    }
 }
 
 async fn wait_for_stop(certs: &Certs) {

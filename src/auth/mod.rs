@@ -24,7 +24,8 @@ use crate::config::AuthConfig;
 use crate::events::{Bus, Event};
 use crate::store::{Abort, Key, Store, StoreError, Tree};
 
-const ACCOUNTS: &str = "accounts.userid";
+/// `sys/accounts.userid`: user id → account (public for counting without an [`Auth`]).
+pub const ACCOUNTS: &str = "accounts.userid";
 const BY_USERNAME: &str = "username_userid";
 const BY_DEVICE: &str = "device_userid";
 const BY_EMAIL: &str = "email_userid";

@@ -4,49 +4,44 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use super::operate::{operate, print_json, text};
+use crate::admin::Operation;
 use crate::config::Config;
-use crate::features::games::GameView;
 
 #[derive(Subcommand)]
 pub enum GameCmd {
     /// Register a new game and print its game_id.
-    Create {
-        name: String,
-        #[arg(long)]
-        json: bool,
-    },
+    Create { name: String },
     /// List registered games.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
+    List,
 }
 
-pub fn run(cfg: &Config, cmd: &GameCmd) -> anyhow::Result<ExitCode> {
-    let store = crate::server::open_store(&cfg.server.data_dir, cfg.storage.flush_every_ms)?;
+pub fn run(cfg: &Config, cmd: &GameCmd, json: bool) -> anyhow::Result<ExitCode> {
     match cmd {
-        GameCmd::Create { name, json } => {
-            let g = store.create_game(name, Default::default())?;
-            store.flush()?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&GameView::from(g))?);
+        GameCmd::Create { name } => {
+            let reply = operate(cfg, Operation::GameCreate { name: name.clone() })?;
+            if json {
+                print_json(&reply["game"])?;
             } else {
-                println!("{}", g.id);
+                println!("{}", text(&reply["game"]["game_id"]));
             }
         }
-        GameCmd::List { json } => {
-            let games: Vec<GameView> = store.games().into_iter().map(GameView::from).collect();
-            if *json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({ "games": games }))?
-                );
+        GameCmd::List => {
+            let reply = operate(cfg, Operation::GameList)?;
+            let games = reply["games"].as_array().cloned().unwrap_or_default();
+            if json {
+                print_json(&serde_json::json!({ "games": games }))?;
             } else if games.is_empty() {
                 println!("no games yet: `outpost game create <name>`");
             } else {
                 println!("{:<36}  {:<24}  created", "game_id", "name");
                 for g in games {
-                    println!("{:<36}  {:<24}  {}", g.game_id, g.name, g.created_at);
+                    println!(
+                        "{:<36}  {:<24}  {}",
+                        text(&g["game_id"]),
+                        text(&g["name"]),
+                        text(&g["created_at"])
+                    );
                 }
             }
         }

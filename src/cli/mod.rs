@@ -1,6 +1,9 @@
 //! The `outpost` command line: `serve` and the admin's subcommands.
 
+mod backup;
 mod game;
+mod moderation;
+mod operate;
 mod user;
 
 use std::path::PathBuf;
@@ -23,6 +26,9 @@ pub struct Cli {
     /// Data directory (overrides server.data_dir).
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Print the reply as JSON (for scripts).
+    #[arg(long, global = true)]
+    pub json: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -35,6 +41,8 @@ pub enum Command {
         #[arg(long, value_name = "ADDR:PORT")]
         listen: Option<String>,
     },
+    /// Version, uptime, accounts, games, live connections, database size, last backup.
+    Status,
     /// Register and list games.
     Game {
         #[command(subcommand)]
@@ -44,6 +52,43 @@ pub enum Command {
     User {
         #[command(subcommand)]
         cmd: user::UserCmd,
+    },
+    /// Ban a user now: their tokens and logins are refused at once.
+    Ban {
+        /// User id, username or email.
+        user: String,
+        /// How long, like 30m, 24h, 7d (default: permanent).
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: Option<String>,
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Lift a user's ban.
+    Unban {
+        /// User id, username or email.
+        user: String,
+    },
+    /// List active bans (`--all`: lifted ones too).
+    Bans {
+        #[arg(long)]
+        all: bool,
+    },
+    /// The newest admin actions: bans, promotions, games, backups, restores.
+    Audit {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Back up, list and verify backups.
+    Backup {
+        #[command(subcommand)]
+        cmd: backup::BackupCmd,
+    },
+    /// Replace the database with a backup (the server must be stopped).
+    Restore {
+        file: PathBuf,
+        /// Replace a data dir that already holds data (it is kept aside, not deleted).
+        #[arg(long)]
+        force: bool,
     },
     /// Validate and show the configuration.
     Config {
@@ -113,13 +158,26 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(crate::server::serve(loaded))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Game { cmd } => {
-            let loaded = load(&cli, None)?;
-            game::run(&loaded.config, cmd)
-        }
-        Command::User { cmd } => {
-            let loaded = load(&cli, None)?;
-            user::run(&loaded.config, cmd)
+        Command::Status => moderation::status(&load(&cli, None)?.config, cli.json),
+        Command::Game { cmd } => game::run(&load(&cli, None)?.config, cmd, cli.json),
+        Command::User { cmd } => user::run(&load(&cli, None)?.config, cmd, cli.json),
+        Command::Ban {
+            user,
+            duration,
+            reason,
+        } => moderation::ban(
+            &load(&cli, None)?.config,
+            user,
+            duration.clone(),
+            reason.clone(),
+            cli.json,
+        ),
+        Command::Unban { user } => moderation::unban(&load(&cli, None)?.config, user, cli.json),
+        Command::Bans { all } => moderation::bans(&load(&cli, None)?.config, *all, cli.json),
+        Command::Audit { limit } => moderation::audit(&load(&cli, None)?.config, *limit, cli.json),
+        Command::Backup { cmd } => backup::run(&load(&cli, None)?.config, cmd, cli.json),
+        Command::Restore { file, force } => {
+            backup::restore(&load(&cli, None)?.config, file, *force, cli.json)
         }
         Command::Config {
             cmd: ConfigCmd::Check,

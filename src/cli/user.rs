@@ -1,20 +1,25 @@
-//! `outpost user promote|demote|show`: the admin role of SPEC §0 is granted only here.
+//! `outpost user show|list|promote|demote`: the admin role of SPEC §0 is granted only here.
 
 use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use crate::auth::{Auth, Role};
+use super::operate::{operate, print_json, text};
+use crate::admin::Operation;
+use crate::auth::UserId;
 use crate::config::Config;
-use crate::events::Bus;
 
 #[derive(Subcommand)]
 pub enum UserCmd {
     /// Show an account (by user id, username or email).
-    Show {
-        user: String,
-        #[arg(long)]
-        json: bool,
+    Show { user: String },
+    /// List accounts in user id order.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Continue after this user id (the last one of the previous page).
+        #[arg(long, value_name = "USER_ID")]
+        after: Option<UserId>,
     },
     /// Grant the admin role.
     Promote { user: String },
@@ -22,49 +27,73 @@ pub enum UserCmd {
     Demote { user: String },
 }
 
-pub fn run(cfg: &Config, cmd: &UserCmd) -> anyhow::Result<ExitCode> {
-    let store = crate::server::open_store(&cfg.server.data_dir, cfg.storage.flush_every_ms)?;
-    let (keys, _) = crate::auth::secrets::load_or_create(&cfg.server.data_dir)?;
-    let auth = Auth::new(&store, keys, &cfg.auth, Bus::new())?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let result = match cmd {
-        UserCmd::Show { user, json } => {
-            let a = auth.find(user)?;
-            if *json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({
-                        "user_id": a.id, "username": a.username, "display_name": a.display_name,
-                        "email": a.email, "role": a.role, "devices": a.devices, "custom_id": a.custom_id,
-                        "create_time": crate::time::rfc3339(a.create_time),
-                        "banned": auth.active_ban(a.id)?.is_some(),
-                    }))?
-                );
+pub fn run(cfg: &Config, cmd: &UserCmd, json: bool) -> anyhow::Result<ExitCode> {
+    let reply = operate(
+        cfg,
+        match cmd {
+            UserCmd::Show { user } => Operation::UserShow { user: user.clone() },
+            UserCmd::List { limit, after } => Operation::UserList {
+                limit: Some(*limit),
+                after: *after,
+            },
+            UserCmd::Promote { user } => Operation::UserPromote { user: user.clone() },
+            UserCmd::Demote { user } => Operation::UserDemote { user: user.clone() },
+        },
+    )?;
+    if json {
+        print_json(&reply)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    match cmd {
+        UserCmd::Show { .. } => {
+            let a = &reply["user"];
+            println!("user_id   {}", text(&a["user_id"]));
+            println!("username  {}", text(&a["username"]));
+            println!("email     {}", text(&a["email"]));
+            println!("role      {}", text(&a["role"]));
+            println!("created   {}", text(&a["create_time"]));
+            let ban = &reply["ban"];
+            if ban.is_null() {
+                println!("banned    no");
             } else {
                 println!(
-                    "user_id   {}\nusername  {}\nrole      {:?}\ncreated   {}",
-                    a.id,
-                    a.username,
-                    a.role,
-                    crate::time::rfc3339(a.create_time)
+                    "banned    {} ({}; by {})",
+                    super::moderation::until(&ban["until"]),
+                    text(&ban["reason"]),
+                    text(&ban["by"])
                 );
             }
-            Ok(ExitCode::SUCCESS)
         }
-        UserCmd::Promote { user } | UserCmd::Demote { user } => {
-            let role = if matches!(cmd, UserCmd::Promote { .. }) {
-                Role::Admin
-            } else {
-                Role::Player
-            };
-            let a = auth.find(user)?;
-            let a = rt.block_on(auth.set_role(a.id, role))?;
-            println!("{} ({}) is now {:?}", a.username, a.id, a.role);
-            Ok(ExitCode::SUCCESS)
+        UserCmd::List { .. } => {
+            let users = reply["users"].as_array().cloned().unwrap_or_default();
+            println!(
+                "{:<36}  {:<24}  {:<6}  created",
+                "user_id", "username", "role"
+            );
+            for a in &users {
+                println!(
+                    "{:<36}  {:<24}  {:<6}  {}",
+                    text(&a["user_id"]),
+                    text(&a["username"]),
+                    text(&a["role"]),
+                    text(&a["create_time"])
+                );
+            }
+            println!(
+                "{} shown of {} accounts",
+                users.len(),
+                text(&reply["total"])
+            );
         }
-    };
-    store.flush()?;
-    result
+        UserCmd::Promote { .. } | UserCmd::Demote { .. } => {
+            let a = &reply["user"];
+            println!(
+                "{} ({}) is now {}",
+                text(&a["username"]),
+                text(&a["user_id"]),
+                text(&a["role"])
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,14 @@
 //! Every capability, one folder each. A feature knows the store and the RPC layer, never a
 //! transport.
 
+pub mod backups;
 pub mod batch;
 pub mod daily_rewards;
 pub mod games;
 pub mod health;
 pub mod inventory;
 pub mod missions;
+pub mod moderation;
 pub mod notifications;
 pub mod paging;
 pub mod profiles;
@@ -21,6 +23,7 @@ use crate::rpc::Registry;
 pub fn register_all(r: &mut Registry) {
     games::register(r);
     health::register(r);
+    moderation::register(r);
     profiles::register(r);
     wallet::register(r);
     inventory::register(r);

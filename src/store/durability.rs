@@ -23,6 +23,7 @@ pub(super) struct Durability {
     requested: Mutex<Requests>,
     wake: Condvar,
     done: watch::Sender<Flushed>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 #[derive(Default)]
@@ -48,12 +49,14 @@ impl Durability {
             requested: Mutex::new(Requests::default()),
             wake: Condvar::new(),
             done,
+            thread: Mutex::new(None),
         });
         let worker = Arc::downgrade(&d);
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("outpost-flusher".into())
             .spawn(move || flusher(worker))
             .expect("spawn the flusher thread");
+        *d.thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
         d
     }
 

@@ -4,6 +4,7 @@
 //! and are reachable only through a [`GameStore`], which is built from a registered
 //! [`GameId`]. Values are MessagePack ([`codec`]); keys come from [`Key`].
 
+pub mod backup;
 pub mod codec;
 mod durability;
 pub mod games;

@@ -117,6 +117,20 @@ impl Tree {
         })
     }
 
+    /// Inserts raw key/value pairs as one atomic batch (restore).
+    pub(super) fn insert_raw_batch(
+        &self,
+        pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (k, v) in pairs {
+            batch.insert(k, v);
+        }
+        let _g = self.write_guard();
+        self.inner.apply_batch(batch)?;
+        Ok(())
+    }
+
     pub fn len(&self) -> usize {
         self.inner.len()
     }

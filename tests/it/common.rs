@@ -107,24 +107,48 @@ impl TestServer {
             .await
     }
 
-    /// A player with the admin role. (Promotion is an offline CLI command until the admin
-    /// socket exists: the server is restarted around it; tokens survive the restart.)
+    /// A player with the admin role, promoted by `outpost user promote` through the running
+    /// server's admin socket.
     pub async fn admin(&mut self) -> Player {
         let p = self.new_player().await;
         let id = p.user_id().to_string();
-        let local = &mut self.local;
+        let (ok, out, err) = self.cli(&["user", "promote", &id]).await;
+        assert!(ok, "promote: {out}{err}");
+        p
+    }
+
+    /// Runs an `outpost` subcommand against this server's data dir (through its admin
+    /// socket while it runs); returns (success, stdout, stderr).
+    pub async fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let mut full = vec!["--data-dir".to_string(), "data".to_string()];
+        full.extend(args.iter().map(|a| a.to_string()));
+        let local = &self.local;
         tokio::task::block_in_place(|| {
-            local.stop();
-            let (ok, out, err) = local.cli(&["--data-dir", "data", "user", "promote", &id]);
-            assert!(ok, "promote: {out}{err}");
-            local.restart()
+            let refs: Vec<&str> = full.iter().map(String::as_str).collect();
+            local.cli(&refs)
         })
-        .expect("restart after promote");
+    }
+
+    /// Like [`TestServer::cli`] with `--json`, parsed; panics on failure.
+    pub async fn cli_json(&self, args: &[&str]) -> Value {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        let (ok, out, err) = self.cli(&full).await;
+        assert!(ok, "outpost {args:?} failed: {out}{err}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+    }
+
+    /// Stops the server (SIGTERM) and leaves it stopped.
+    pub async fn stop(&mut self) {
+        let local = &mut self.local;
+        tokio::task::block_in_place(|| local.stop());
+    }
+
+    /// Starts a stopped server again on the same data directory.
+    pub async fn start_again(&mut self) {
+        let local = &mut self.local;
+        tokio::task::block_in_place(|| local.restart()).expect("start again");
         self.client = self.local.client();
-        Player {
-            client: self.client.clone(),
-            session: p.session,
-        }
     }
 
     /// Restarts the server on the same data directory (SIGTERM, then start again).

@@ -10,3 +10,6 @@ mod economy_items;
 mod economy_storage;
 mod economy_support;
 mod economy_wallet;
+mod ops_backup;
+mod ops_bans;
+mod ops_cli;

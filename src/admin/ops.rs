@@ -1,0 +1,242 @@
+//! The admin operations. Those that are also RPCs go through the registry as the admin
+//! socket's caller (`Caller::Admin(None)`); the others call the features directly.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::app::App;
+use crate::auth::{Account, Role, UserId};
+use crate::features::backups;
+use crate::features::games::GameView;
+use crate::features::moderation::{actor, audit};
+use crate::rpc::{Caller, RpcError};
+
+/// What an admin asks for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Operation {
+    Status,
+    GameCreate {
+        name: String,
+    },
+    GameList,
+    UserShow {
+        user: String,
+    },
+    UserList {
+        #[serde(default)]
+        limit: Option<usize>,
+        #[serde(default)]
+        after: Option<UserId>,
+    },
+    UserPromote {
+        user: String,
+    },
+    UserDemote {
+        user: String,
+    },
+    Ban {
+        user: String,
+        #[serde(default)]
+        duration: Option<String>,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    Unban {
+        user: String,
+    },
+    Bans {
+        #[serde(default)]
+        all: bool,
+    },
+    Audit {
+        #[serde(default)]
+        limit: Option<usize>,
+    },
+    /// `out` is absolute (the CLI resolves it); absent: the default backups dir.
+    BackupCreate {
+        #[serde(default)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Whether a server is running (the operation came over its socket) or the CLI opened a
+/// stopped server's database itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Live,
+    Direct,
+}
+
+const CALLER: Caller = Caller::Admin(None);
+
+/// Runs one operation against the app; the reply is what the CLI renders (or prints as
+/// JSON with `--json`).
+pub async fn perform(app: &App, op: Operation, mode: Mode) -> Result<Value, RpcError> {
+    let who = actor(&CALLER);
+    match op {
+        Operation::Status => status(app, mode),
+        Operation::GameCreate { name } => {
+            let store = app.store.clone();
+            let game = blocking(move || store.create_game(&name, Default::default())).await??;
+            audit::record(
+                &app.store,
+                &who,
+                "game_create",
+                &game.id.to_string(),
+                &game.name,
+            )?;
+            app.store.durable().await?;
+            Ok(json!({ "game": GameView::from(game) }))
+        }
+        Operation::GameList => app.call(CALLER, "game_list", json!({})).await,
+        Operation::UserShow { user } => {
+            let account = app.auth.find(&user)?;
+            let ban = app.auth.active_ban(account.id)?.map(|b| {
+                crate::features::moderation::BanView::new(&b, Some(&account), crate::time::now())
+            });
+            Ok(json!({ "user": account_view(&account), "ban": ban }))
+        }
+        Operation::UserList { limit, after } => {
+            let limit = limit.unwrap_or(50);
+            if !(1..=1000).contains(&limit) {
+                return Err(RpcError::invalid("limit: must be 1 to 1000"));
+            }
+            let accounts = app.auth.list(limit, after)?;
+            let users: Vec<Value> = accounts.iter().map(account_view).collect();
+            Ok(json!({ "users": users, "total": app.auth.count() }))
+        }
+        Operation::UserPromote { user } | Operation::UserDemote { user }
+            if user.trim().is_empty() =>
+        {
+            Err(RpcError::invalid("user: give a user id, username or email"))
+        }
+        Operation::UserPromote { user } => set_role(app, &user, Role::Admin, "promote").await,
+        Operation::UserDemote { user } => set_role(app, &user, Role::Player, "demote").await,
+        Operation::Ban {
+            user,
+            duration,
+            reason,
+        } => {
+            app.call(
+                CALLER,
+                "moderation_ban",
+                json!({ "user": user, "duration": duration, "reason": reason }),
+            )
+            .await
+        }
+        Operation::Unban { user } => {
+            app.call(CALLER, "moderation_unban", json!({ "user": user }))
+                .await
+        }
+        Operation::Bans { all } => {
+            app.call(
+                CALLER,
+                "moderation_list_bans",
+                json!({ "all": all, "limit": 1000 }),
+            )
+            .await
+        }
+        Operation::Audit { limit } => {
+            let limit = limit.unwrap_or(50);
+            if !(1..=10_000).contains(&limit) {
+                return Err(RpcError::invalid("limit: must be 1 to 10000"));
+            }
+            let entries: Vec<Value> = audit::recent(&app.store, limit)?
+                .into_iter()
+                .map(|e| {
+                    json!({
+                        "at": chrono::DateTime::<chrono::Utc>::from_timestamp_millis(e.at_ms)
+                            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                        "actor": e.actor, "action": e.action, "target": e.target, "detail": e.detail,
+                    })
+                })
+                .collect();
+            Ok(json!({ "entries": entries }))
+        }
+        Operation::BackupCreate { out } => {
+            if let Some(p) = &out {
+                if !p.is_absolute() {
+                    return Err(RpcError::invalid(format!(
+                        "out: `{}` must be an absolute path",
+                        p.display()
+                    )));
+                }
+            }
+            let store = app.store.clone();
+            let data_dir = app.config.server.data_dir.clone();
+            let report = blocking(move || backups::take(&store, &data_dir, out, &who)).await??;
+            Ok(json!({
+                "path": report.path,
+                "bytes": report.file_bytes,
+                "records": report.header.records,
+                "trees": report.header.trees.len(),
+                "sha256": report.sha256,
+                "created_at": report.header.created_at,
+                "write_pause_ms": report.write_pause.as_secs_f64() * 1000.0,
+                "took_ms": report.took.as_secs_f64() * 1000.0,
+            }))
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, RpcError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| RpcError::Internal(format!("admin task failed: {e}")))
+}
+
+async fn set_role(app: &App, user: &str, role: Role, action: &str) -> Result<Value, RpcError> {
+    let account = app.auth.find(user)?;
+    let account = app.auth.set_role(account.id, role).await?;
+    audit::record(
+        &app.store,
+        &actor(&CALLER),
+        action,
+        &account.id.to_string(),
+        &account.username,
+    )?;
+    app.store.durable().await?;
+    Ok(json!({ "user": account_view(&account) }))
+}
+
+fn account_view(a: &Account) -> Value {
+    json!({
+        "user_id": a.id,
+        "username": a.username,
+        "display_name": a.display_name,
+        "email": a.email,
+        "role": a.role,
+        "devices": a.devices,
+        "custom_id": a.custom_id,
+        "create_time": crate::time::rfc3339(a.create_time),
+    })
+}
+
+fn status(app: &App, mode: Mode) -> Result<Value, RpcError> {
+    let live = mode == Mode::Live;
+    let http = if live {
+        app.http_connections.load(Ordering::Relaxed)
+    } else {
+        0
+    };
+    Ok(json!({
+        "server": if live { "running" } else { "stopped" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "pid": live.then(std::process::id),
+        "uptime_secs": live.then(|| app.started.elapsed().as_secs()),
+        "started_at": live.then(|| crate::time::rfc3339(app.started_at)),
+        "data_dir": app.config.server.data_dir,
+        "accounts": app.auth.count(),
+        "games": app.store.games().len(),
+        "active_bans": app.auth.bans(false)?.len(),
+        "live_connections": { "http": http, "total": http },
+        "db_size_bytes": app.store.size_on_disk(),
+        "last_backup": backups::last(&app.store)?,
+    }))
+}

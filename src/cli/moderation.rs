@@ -1,0 +1,165 @@
+//! `outpost ban|unban|bans|audit`: moderation from the command line, through the same
+//! `moderation_*` RPCs admins can call over HTTPS.
+
+use std::process::ExitCode;
+
+use super::operate::{operate, print_json, text};
+use crate::admin::Operation;
+use crate::config::Config;
+
+/// A ban's end as people read it.
+pub fn until(v: &serde_json::Value) -> String {
+    match v.as_str() {
+        Some(s) => format!("until {s}"),
+        None => "permanently".into(),
+    }
+}
+
+pub fn ban(
+    cfg: &Config,
+    user: &str,
+    duration: Option<String>,
+    reason: Option<String>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let reply = operate(
+        cfg,
+        Operation::Ban {
+            user: user.to_string(),
+            duration,
+            reason,
+        },
+    )?;
+    if json {
+        print_json(&reply)?;
+    } else {
+        let b = &reply["ban"];
+        println!(
+            "banned {} ({}) {}: {}",
+            text(&b["username"]),
+            text(&b["user_id"]),
+            until(&b["until"]),
+            text(&b["reason"])
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn unban(cfg: &Config, user: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let reply = operate(
+        cfg,
+        Operation::Unban {
+            user: user.to_string(),
+        },
+    )?;
+    if json {
+        print_json(&reply)?;
+    } else if reply["unbanned"] == true {
+        println!(
+            "unbanned {} ({})",
+            text(&reply["username"]),
+            text(&reply["user_id"])
+        );
+    } else {
+        println!(
+            "{} ({}) was not banned",
+            text(&reply["username"]),
+            text(&reply["user_id"])
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn bans(cfg: &Config, all: bool, json: bool) -> anyhow::Result<ExitCode> {
+    let reply = operate(cfg, Operation::Bans { all })?;
+    let bans = reply["bans"].as_array().cloned().unwrap_or_default();
+    if json {
+        print_json(&serde_json::json!({ "bans": bans }))?;
+    } else if bans.is_empty() {
+        println!("{}", if all { "no bans" } else { "no active bans" });
+    } else {
+        println!(
+            "{:<36}  {:<20}  {:<20}  {:<20}  {:<6}  reason",
+            "user_id", "username", "since", "until", "active"
+        );
+        for b in &bans {
+            println!(
+                "{:<36}  {:<20}  {:<20}  {:<20}  {:<6}  {}",
+                text(&b["user_id"]),
+                text(&b["username"]),
+                text(&b["created_at"]),
+                b["until"].as_str().unwrap_or("permanent"),
+                text(&b["active"]),
+                text(&b["reason"])
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn audit(cfg: &Config, limit: usize, json: bool) -> anyhow::Result<ExitCode> {
+    let reply = operate(cfg, Operation::Audit { limit: Some(limit) })?;
+    let entries = reply["entries"].as_array().cloned().unwrap_or_default();
+    if json {
+        print_json(&serde_json::json!({ "entries": entries }))?;
+    } else if entries.is_empty() {
+        println!("no admin actions recorded yet");
+    } else {
+        for e in &entries {
+            println!(
+                "{}  {:<10}  {:<14}  {}  {}",
+                text(&e["at"]),
+                text(&e["actor"]),
+                text(&e["action"]),
+                text(&e["target"]),
+                e["detail"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn status(cfg: &Config, json: bool) -> anyhow::Result<ExitCode> {
+    let s = operate(cfg, Operation::Status)?;
+    if json {
+        print_json(&s)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("server        {}", text(&s["server"]));
+    println!("version       {}", text(&s["version"]));
+    if let Some(up) = s["uptime_secs"].as_u64() {
+        println!(
+            "uptime        {}h {:02}m {:02}s (since {}, pid {})",
+            up / 3600,
+            up / 60 % 60,
+            up % 60,
+            text(&s["started_at"]),
+            text(&s["pid"])
+        );
+    }
+    println!("data dir      {}", text(&s["data_dir"]));
+    println!("accounts      {}", text(&s["accounts"]));
+    println!("games         {}", text(&s["games"]));
+    println!("active bans   {}", text(&s["active_bans"]));
+    println!(
+        "connections   {} live",
+        text(&s["live_connections"]["total"])
+    );
+    println!(
+        "database      {}",
+        super::operate::size(s["db_size_bytes"].as_u64().unwrap_or(0))
+    );
+    let b = &s["last_backup"];
+    if b.is_null() {
+        println!("last backup   never");
+    } else {
+        println!(
+            "last backup   {} {} ({}, writes paused {:.1} ms)",
+            text(&b["at"]),
+            text(&b["path"]),
+            super::operate::size(b["bytes"].as_u64().unwrap_or(0)),
+            b["write_pause_ms"].as_f64().unwrap_or(0.0)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

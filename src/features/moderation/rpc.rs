@@ -1,0 +1,145 @@
+//! The moderation RPCs (admin only). The CLI's `ban`, `unban` and `bans` call these same
+//! handlers through the admin socket.
+
+use serde::{Deserialize, Serialize};
+
+use super::{actor, audit, BanView};
+use crate::auth::UserId;
+use crate::rpc::{RpcContext, RpcError};
+
+const MAX_REASON: usize = 256;
+const DEFAULT_REASON: &str = "banned by an administrator";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BanRequest {
+    /// User id, username or email.
+    #[serde(alias = "user_id")]
+    user: String,
+    /// How long, like `30m`, `24h`, `7d`; absent for a permanent ban.
+    #[serde(default)]
+    duration: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    /// Ignored: bans span every game.
+    #[serde(default)]
+    #[allow(dead_code)]
+    game_id: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct BanReply {
+    ban: BanView,
+}
+
+pub async fn ban(ctx: RpcContext, req: BanRequest) -> Result<BanReply, RpcError> {
+    let reason = req
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or(DEFAULT_REASON)
+        .to_string();
+    if reason.chars().count() > MAX_REASON {
+        return Err(RpcError::invalid(format!(
+            "reason: at most {MAX_REASON} characters"
+        )));
+    }
+    let now = crate::time::now();
+    let until = match &req.duration {
+        Some(d) => Some(
+            now + crate::time::parse_duration(d)
+                .map_err(|e| RpcError::invalid(format!("duration: {e}")))?,
+        ),
+        None => None,
+    };
+    let auth = &ctx.app.auth;
+    let account = auth.find(&req.user)?;
+    let by = actor(&ctx.caller);
+    let ban = auth.ban(account.id, until, &reason, &by).await?;
+    let detail = match &req.duration {
+        Some(d) => format!("for {d}: {reason}"),
+        None => format!("permanent: {reason}"),
+    };
+    audit::record(&ctx.app.store, &by, "ban", &account.id.to_string(), &detail)?;
+    ctx.app.store.durable().await?;
+    Ok(BanReply {
+        ban: BanView::new(&ban, Some(&account), now),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnbanRequest {
+    #[serde(alias = "user_id")]
+    user: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    game_id: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct UnbanReply {
+    user_id: UserId,
+    username: String,
+    /// False when the user was not banned.
+    unbanned: bool,
+}
+
+pub async fn unban(ctx: RpcContext, req: UnbanRequest) -> Result<UnbanReply, RpcError> {
+    let auth = &ctx.app.auth;
+    let account = auth.find(&req.user)?;
+    let unbanned = auth.unban(account.id).await?;
+    if unbanned {
+        audit::record(
+            &ctx.app.store,
+            &actor(&ctx.caller),
+            "unban",
+            &account.id.to_string(),
+            "",
+        )?;
+        ctx.app.store.durable().await?;
+    }
+    Ok(UnbanReply {
+        user_id: account.id,
+        username: account.username,
+        unbanned,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListRequest {
+    /// Include bans that have lifted.
+    #[serde(default)]
+    all: bool,
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    game_id: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct ListReply {
+    bans: Vec<BanView>,
+}
+
+pub async fn list_bans(ctx: RpcContext, req: ListRequest) -> Result<ListReply, RpcError> {
+    let limit = req.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(RpcError::invalid("limit: must be 1 to 1000"));
+    }
+    let auth = &ctx.app.auth;
+    let now = crate::time::now();
+    let bans = auth
+        .bans(req.all)?
+        .into_iter()
+        .take(limit)
+        .map(|b| {
+            let account = auth.account(b.user_id).ok();
+            BanView::new(&b, account.as_ref(), now)
+        })
+        .collect();
+    Ok(ListReply { bans })
+}
