@@ -1,5 +1,5 @@
 //! Outpost: a self-hosted game backend in one binary. See `DESIGN.md` for the layers:
-//! transports (`http`, later `realtime`, `admin`) → `rpc` → `features` → `store`.
+//! transports (`http`, `realtime`, later `admin`) → `rpc` → `features` → `store`.
 
 pub mod app;
 pub mod auth;
@@ -10,6 +10,7 @@ pub mod events;
 pub mod features;
 pub mod http;
 pub mod jobs;
+pub mod realtime;
 pub mod rpc;
 pub mod server;
 pub mod store;

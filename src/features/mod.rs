@@ -3,6 +3,7 @@
 
 pub mod games;
 pub mod health;
+pub mod matches;
 pub mod profiles;
 
 use crate::rpc::Registry;
@@ -11,5 +12,6 @@ use crate::rpc::Registry;
 pub fn register_all(r: &mut Registry) {
     games::register(r);
     health::register(r);
+    matches::register(r);
     profiles::register(r);
 }

@@ -3,3 +3,7 @@
 mod common;
 
 mod core_auth;
+mod realtime_arena;
+mod realtime_ban;
+mod realtime_connect;
+mod realtime_rooms;
