@@ -2,6 +2,7 @@
 //! protocols (a server it starts itself from the `outpost` binary beside it, or `--url`)
 //! and prints figures; nothing here asserts.
 
+mod matches;
 mod report;
 mod rpc;
 mod target;
@@ -19,6 +20,9 @@ struct Cli {
 enum Scenario {
     /// C keep-alive HTTPS connections authenticate, then loop one RPC for D seconds.
     Rpc(rpc::Args),
+    /// M arena matches x P players over QUIC at T Hz: tick p50/p99, jitter, datagrams/s,
+    /// RSS per match, connection setup.
+    Matches(matches::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -30,6 +34,7 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async {
         match cli.scenario {
             Scenario::Rpc(a) => rpc::run(a).await,
+            Scenario::Matches(a) => matches::run(a).await,
         }
     })
 }

@@ -649,6 +649,43 @@ mod tests {
     }
 
     #[test]
+    fn realtime_settings_are_checked() {
+        let ok = load(
+            None,
+            env(&[
+                ("OUTPOST_REALTIME_TICK_HZ", "60"),
+                ("OUTPOST_REALTIME_PROFANITY_EXTRA", "frak,smeg"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(ok.config.realtime.tick_hz, 60);
+        assert_eq!(ok.config.realtime.max_frame_bytes, 65536);
+        assert_eq!(
+            ok.config.realtime_addr(7350),
+            "0.0.0.0:7350".parse().unwrap()
+        );
+        for (k, v, field) in [
+            ("OUTPOST_REALTIME_TICK_HZ", "61", "realtime.tick_hz"),
+            ("OUTPOST_REALTIME_LISTEN", "udp", "realtime.listen"),
+            (
+                "OUTPOST_REALTIME_KEEP_ALIVE_SECS",
+                "30",
+                "realtime.keep_alive_secs",
+            ),
+            (
+                "OUTPOST_REALTIME_MAX_FRAME_BYTES",
+                "10",
+                "realtime.max_frame_bytes",
+            ),
+            ("OUTPOST_REALTIME_SEND_QUEUE", "0", "realtime.send_queue"),
+        ] {
+            let err = load(None, env(&[(k, v)]), &Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains(field), "{k}: {err}");
+        }
+    }
+
+    #[test]
     fn secrets_are_masked() {
         let loaded = load(
             None,

@@ -71,9 +71,9 @@ fn close(conn: &quinn::Connection, (code, msg): &Fatal) {
     );
 }
 
-/// Serves one incoming connection to its end. `open` is how many connections the endpoint
-/// held when it arrived.
-pub async fn serve(node: Arc<Node>, incoming: quinn::Incoming, open: usize) {
+/// Serves one incoming connection to its end.
+pub async fn serve(node: Arc<Node>, incoming: quinn::Incoming) {
+    let slot = node.connection_slot();
     let conn = match incoming.await {
         Ok(c) => c,
         Err(e) => {
@@ -81,7 +81,7 @@ pub async fn serve(node: Arc<Node>, incoming: quinn::Incoming, open: usize) {
             return;
         }
     };
-    if open > node.cfg.max_connections {
+    if slot.count > node.cfg.max_connections {
         close(
             &conn,
             &(

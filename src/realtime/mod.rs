@@ -16,7 +16,7 @@ mod stats;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
@@ -71,12 +71,26 @@ pub struct Node {
     matches: RwLock<HashMap<String, Arc<MatchEntry>>>,
     next_handle: AtomicU32,
     next_peer: AtomicU64,
+    /// Connections being served, handshakes included (the cap counts these).
+    live: Arc<AtomicUsize>,
     peers: RwLock<HashMap<u64, Arc<Peer>>>,
     tickets: Mutex<HashMap<String, (GameId, Ticket)>>,
     pub(crate) profanity: Profanity,
     pub(crate) stats: Arc<Stats>,
     relay: Arc<Relay>,
     arena: Arc<Arena>,
+}
+
+/// One counted connection; uncounted when dropped.
+pub(crate) struct ConnectionSlot {
+    live: Arc<AtomicUsize>,
+    pub count: usize,
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A started realtime endpoint.
@@ -145,6 +159,7 @@ pub fn start(
         matches: RwLock::new(HashMap::new()),
         next_handle: AtomicU32::new(1),
         next_peer: AtomicU64::new(1),
+        live: Arc::new(AtomicUsize::new(0)),
         peers: RwLock::new(HashMap::new()),
         tickets: Mutex::new(HashMap::new()),
         stats: Arc::new(Stats::default()),
@@ -173,8 +188,7 @@ impl Node {
                 _ = stop.changed() => break,
                 incoming = endpoint.accept() => match incoming {
                     Some(i) => {
-                        let open = endpoint.open_connections();
-                        tokio::spawn(connection::serve(self.clone(), i, open));
+                        tokio::spawn(connection::serve(self.clone(), i));
                     }
                     None => break,
                 },
@@ -262,6 +276,15 @@ impl Node {
             .filter(|p| f(p))
             .cloned()
             .collect()
+    }
+
+    /// Counts a connection while it is served; `count` includes it.
+    pub(crate) fn connection_slot(&self) -> ConnectionSlot {
+        let count = self.live.fetch_add(1, Ordering::Relaxed) + 1;
+        ConnectionSlot {
+            live: self.live.clone(),
+            count,
+        }
     }
 
     pub(crate) fn next_peer_id(&self) -> u64 {

@@ -159,3 +159,51 @@ async fn the_first_frame_must_be_hello() {
     .await;
     assert_eq!(e.code(), Some(Code::Protocol.as_u16()), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_over_the_cap_are_closed_with_server_full() {
+    let server =
+        TestServer::start_with(&["arena"], &[("OUTPOST_REALTIME_MAX_CONNECTIONS", "1")]).await;
+    let game = server.game("arena");
+    let alice = server.new_player().await;
+    let bob = server.new_player().await;
+    let mut a = server.quic(&alice, &game).await;
+    let e = match QuicClient::connect(
+        &server.quic_endpoint(),
+        server.quic_addr(),
+        "localhost",
+        &bob.session.token,
+        &game,
+    )
+    .await
+    {
+        Ok(_) => panic!("a second connection was accepted"),
+        Err(e) => e,
+    };
+    assert_eq!(e.code(), Some(Code::ServerFull.as_u16()), "{e}");
+    a.ping().await.unwrap();
+    // When the first leaves, there is room again.
+    a.close();
+    drop(a);
+    let mut last = None;
+    for _ in 0..50 {
+        match QuicClient::connect(
+            &server.quic_endpoint(),
+            server.quic_addr(),
+            "localhost",
+            &bob.session.token,
+            &game,
+        )
+        .await
+        {
+            Ok(c) => {
+                assert_eq!(c.welcome.user_id, bob.user_id().to_string());
+                last = None;
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(last.is_none(), "{last:?}");
+}

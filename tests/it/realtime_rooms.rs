@@ -362,6 +362,12 @@ async fn presence_lists_who_is_online_and_where() {
         .unwrap();
     assert_eq!(me["match_ids"][0], j.match_id.as_str());
     assert_eq!(me["sessions"], 1);
+    let health = server
+        .server_rpc("detailed_health_check", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(health["connections"]["quic"], 2);
+    assert_eq!(health["matches"], 1);
     // Another game has nobody online.
     let other = server.game("other");
     let r = alice
@@ -384,4 +390,81 @@ async fn presence_lists_who_is_online_and_where() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(online, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_stops_reading_is_dropped_without_stalling_the_match() {
+    use outpost::client::quic::{ClientMsg, Code};
+    let server = TestServer::start_with(&["arena"], &[("OUTPOST_REALTIME_SEND_QUEUE", "16")]).await;
+    let game = server.game("arena");
+    let alice = server.new_player().await;
+    let bob = server.new_player().await;
+    let sloth = server.new_player().await;
+    let mut a = server.quic(&alice, &game).await;
+    let mut b = server.quic(&bob, &game).await;
+    let j = a.create_match("relay", "", json!({})).await.unwrap();
+    b.join_match(&j.match_id, None).await.unwrap();
+
+    // A raw connection that joins and then never reads its control stream.
+    let conn = server
+        .quic_endpoint()
+        .connect(server.quic_addr(), "localhost")
+        .unwrap()
+        .await
+        .unwrap();
+    let (mut send, _recv) = conn.open_bi().await.unwrap();
+    for msg in [
+        ClientMsg::Hello {
+            token: sloth.session.token.clone(),
+            game_id: game.clone(),
+            client_version: 1,
+        },
+        ClientMsg::MatchJoin {
+            rid: 1,
+            match_id: j.match_id.clone(),
+            ticket: None,
+        },
+    ] {
+        let frame = outpost::realtime::protocol::encode_frame(&msg).unwrap();
+        send.write_all(&frame).await.unwrap();
+    }
+    let joined = a
+        .wait_for(WAIT, |m| matches!(m, ServerMsg::MatchPresence { joins, .. } if joins.iter().any(|p| p.user_id == sloth.user_id().to_string())))
+        .await;
+    assert!(joined.is_ok());
+
+    // 60 KB messages: far more than the sloth's stream window and queue can hold.
+    let blob = vec![7u8; 60_000];
+    for _ in 0..100 {
+        a.send_data(&j.match_id, 1, &blob, &[]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let closed = tokio::time::timeout(WAIT, conn.closed())
+        .await
+        .expect("sloth dropped");
+    match closed {
+        quinn::ConnectionError::ApplicationClosed(c) => {
+            assert_eq!(
+                c.error_code.into_inner(),
+                Code::SlowConsumer.as_u16() as u64
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // Bob, who reads, got every message, and the match still answers.
+    let mut got = 0;
+    while got < 100 {
+        b.wait_for(WAIT, |m| matches!(m, ServerMsg::MatchData { .. }))
+            .await
+            .unwrap();
+        got += 1;
+    }
+    a.send_input(j.handle, 1, 9, b"still here").unwrap();
+    let (h, _) = b.next_datagram(WAIT).await.expect("relay still ticks");
+    assert_eq!(h.op, 9);
+    let stats = server
+        .server_rpc("realtime_stats", json!({}))
+        .await
+        .unwrap();
+    assert!(stats["realtime"]["dropped_slow"].as_u64().unwrap() >= 1);
 }
