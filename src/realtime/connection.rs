@@ -351,13 +351,14 @@ async fn handle(node: &Arc<Node>, peer: &Arc<Peer>, msg: ClientMsg) -> Option<Fa
         } => join(node, peer, rid, &match_id, ticket.as_deref(), false).await,
         ClientMsg::MatchLeave { rid, match_id } => match peer.by_match_id(&match_id) {
             Some(entry) => {
-                let _ = entry
-                    .tx
-                    .send(Command::Leave {
-                        user_id: peer.user_id,
-                        rid: Some(rid),
-                    })
-                    .await;
+                let leave = Command::Leave {
+                    user_id: peer.user_id,
+                    rid: Some(rid),
+                };
+                if entry.tx.send(leave).await.is_err() {
+                    peer.exit(entry.handle);
+                    error(peer, rid, Code::NotFound, "the match has ended");
+                }
             }
             None => error(peer, rid, Code::NotFound, "you are not in that match"),
         },

@@ -24,6 +24,12 @@ fn input(x: f32, y: f32, aim: f32, fire: bool) -> Vec<u8> {
     .encode()
 }
 
+/// Sends one arena input stamped now.
+fn send(c: &QuicClient, handle: u32, seq: u32, x: f32, y: f32, aim: f32, fire: bool) {
+    c.send_input(handle, seq, arena_op::INPUT, &input(x, y, aim, fire))
+        .expect("input sent");
+}
+
 /// The newest arena state among the datagrams received so far (waits for one if none).
 async fn latest_state(c: &mut QuicClient) -> ArenaState {
     let mut states: Vec<(u32, ArenaState)> = c
@@ -99,13 +105,7 @@ async fn two_players_fight_until_a_team_reaches_the_kill_limit() {
     );
 
     // Alice moves a little and her input is applied and acknowledged.
-    a.send_input(
-        ja.handle,
-        1,
-        arena_op::INPUT,
-        &input(RED_SPAWN.0 + 3.0, RED_SPAWN.1, 0.0, false),
-    )
-    .unwrap();
+    send(&a, ja.handle, 1, RED_SPAWN.0 + 3.0, RED_SPAWN.1, 0.0, false);
     let s = settled_state(&mut b).await;
     let red = s.players.iter().find(|p| p.slot == ja.you.slot).unwrap();
     assert_eq!((red.x, red.ack), (RED_SPAWN.0 + 3.0, 1));
@@ -115,21 +115,25 @@ async fn two_players_fight_until_a_team_reaches_the_kill_limit() {
     let mut bseq = 0;
     let end = loop {
         seq += 1;
-        a.send_input(
+        send(
+            &a,
             ja.handle,
             seq,
-            arena_op::INPUT,
-            &input(RED_SPAWN.0 + 3.0, RED_SPAWN.1, 0.0, true),
-        )
-        .unwrap();
+            RED_SPAWN.0 + 3.0,
+            RED_SPAWN.1,
+            0.0,
+            true,
+        );
         bseq += 1;
-        b.send_input(
+        send(
+            &b,
             jb.handle,
             bseq,
-            arena_op::INPUT,
-            &input(BLUE_SPAWN.0, BLUE_SPAWN.1, std::f32::consts::PI, false),
-        )
-        .unwrap();
+            BLUE_SPAWN.0,
+            BLUE_SPAWN.1,
+            std::f32::consts::PI,
+            false,
+        );
         tokio::time::sleep(Duration::from_millis(130)).await;
         if let Ok(m) = a
             .wait_for(Duration::from_millis(1), |m| {
@@ -269,41 +273,33 @@ async fn a_replayed_input_is_dropped() {
     // Time enough after spawning to walk 5 units (150 units/s).
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    a.send_input(
-        j.handle,
-        10,
-        arena_op::INPUT,
-        &input(RED_SPAWN.0 + 5.0, RED_SPAWN.1, 0.0, false),
-    )
-    .unwrap();
+    send(&a, j.handle, 10, RED_SPAWN.0 + 5.0, RED_SPAWN.1, 0.0, false);
     let p = me(&settled_state(&mut a).await);
     assert_eq!((p.x, p.ack), (RED_SPAWN.0 + 5.0, 10));
 
     // An older sequence number, however plausible its content, changes nothing.
-    a.send_input(
-        j.handle,
-        5,
-        arena_op::INPUT,
-        &input(RED_SPAWN.0 + 10.0, RED_SPAWN.1, 0.0, false),
-    )
-    .unwrap();
-    a.send_input(
+    send(&a, j.handle, 5, RED_SPAWN.0 + 10.0, RED_SPAWN.1, 0.0, false);
+    send(
+        &a,
         j.handle,
         10,
-        arena_op::INPUT,
-        &input(RED_SPAWN.0 + 10.0, RED_SPAWN.1, 0.0, false),
-    )
-    .unwrap();
+        RED_SPAWN.0 + 10.0,
+        RED_SPAWN.1,
+        0.0,
+        false,
+    );
     let p = me(&settled_state(&mut a).await);
     assert_eq!((p.x, p.ack), (RED_SPAWN.0 + 5.0, 10));
 
-    a.send_input(
+    send(
+        &a,
         j.handle,
         11,
-        arena_op::INPUT,
-        &input(RED_SPAWN.0 + 10.0, RED_SPAWN.1, 0.0, false),
-    )
-    .unwrap();
+        RED_SPAWN.0 + 10.0,
+        RED_SPAWN.1,
+        0.0,
+        false,
+    );
     let p = me(&settled_state(&mut a).await);
     assert_eq!((p.x, p.ack), (RED_SPAWN.0 + 10.0, 11));
     let stats = server
@@ -327,25 +323,21 @@ async fn a_speed_hack_is_flagged_and_a_repeat_offender_kicked() {
     let me = |s: &ArenaState| *s.players.iter().find(|p| p.slot == j.you.slot).unwrap();
 
     // 400 units at once: far beyond 150 units/s.
-    a.send_input(
+    send(
+        &a,
         j.handle,
         1,
-        arena_op::INPUT,
-        &input(RED_SPAWN.0 + 400.0, RED_SPAWN.1, 0.0, false),
-    )
-    .unwrap();
+        RED_SPAWN.0 + 400.0,
+        RED_SPAWN.1,
+        0.0,
+        false,
+    );
     let p = me(&settled_state(&mut a).await);
     assert_eq!(p.x, RED_SPAWN.0, "the teleport was not applied");
     assert_eq!(p.ack, 1);
 
     // Out of the map, and a clock an hour off.
-    a.send_input(
-        j.handle,
-        2,
-        arena_op::INPUT,
-        &input(-50.0, RED_SPAWN.1, 0.0, false),
-    )
-    .unwrap();
+    send(&a, j.handle, 2, -50.0, RED_SPAWN.1, 0.0, false);
     let mut late = ArenaInput::decode(&input(RED_SPAWN.0, RED_SPAWN.1, 0.0, false)).unwrap();
     late.timestamp_ms -= 3_600_000;
     a.send_input(j.handle, 3, arena_op::INPUT, &late.encode())
