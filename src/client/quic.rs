@@ -168,10 +168,7 @@ impl QuicClient {
             .map_err(|e| QuicError::Connect(e.to_string()))?
             .await
             .map_err(|e| QuicError::Connect(e.to_string()))?;
-        let (mut send, recv) = conn
-            .open_bi()
-            .await
-            .map_err(|e| QuicError::Connect(e.to_string()))?;
+        let (mut send, recv) = conn.open_bi().await.map_err(|_| close_error(&conn))?;
         let frame = encode_frame(hello).map_err(|e| QuicError::Protocol(e.to_string()))?;
         send.write_all(&frame)
             .await
