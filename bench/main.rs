@@ -4,6 +4,7 @@
 
 mod backup;
 mod load;
+mod matches;
 mod report;
 mod rpc;
 mod storage;
@@ -29,6 +30,9 @@ enum Scenario {
     Storage(storage::Args),
     /// Fill a database to ~1 GB, back it up live (writers running), verify, restore.
     Backup(backup::Args),
+    /// M arena matches x P players over QUIC at T Hz: tick p50/p99, jitter, datagrams/s,
+    /// RSS per match, connection setup.
+    Matches(matches::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -43,6 +47,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Wallet(a) => wallet::run(a).await,
             Scenario::Storage(a) => storage::run(a).await,
             Scenario::Backup(a) => backup::run(a).await,
+            Scenario::Matches(a) => matches::run(a).await,
         }
     })
 }

@@ -2,12 +2,13 @@
 
 use std::ops::Deref;
 use std::sync::atomic::AtomicI64;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use crate::auth::{Auth, Secrets};
 use crate::config::Config;
 use crate::events::Bus;
+use crate::features::matches::MatchDirectory;
 use crate::rpc::{Limiters, Registry};
 use crate::store::{Store, StoreError};
 use crate::telemetry::Metrics;
@@ -25,6 +26,8 @@ pub struct AppInner {
     pub started_at: i64,
     /// Open HTTPS/HTTP connections.
     pub http_connections: AtomicI64,
+    /// Live matches, once the realtime transport has started (it registers itself).
+    pub matches: OnceLock<Arc<dyn MatchDirectory>>,
 }
 
 #[derive(Clone)]
@@ -57,6 +60,7 @@ impl App {
             started: Instant::now(),
             started_at: crate::time::now(),
             http_connections: AtomicI64::new(0),
+            matches: OnceLock::new(),
         })))
     }
 

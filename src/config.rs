@@ -18,6 +18,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub backup: BackupConfig,
     pub log: LogConfig,
+    pub realtime: RealtimeConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -208,6 +209,69 @@ impl Default for LogConfig {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RealtimeConfig {
+    /// QUIC listen address (UDP). Empty: the HTTPS address and port number.
+    pub listen: String,
+    /// Host name handed to clients by the room RPCs. Unset: the listen address, or
+    /// `localhost` when that is unspecified (0.0.0.0).
+    pub public_host: Option<String>,
+    pub max_connections: usize,
+    pub idle_timeout_secs: u64,
+    pub keep_alive_secs: u64,
+    /// Largest control-stream frame body, in bytes.
+    pub max_frame_bytes: usize,
+    /// Frames queued for a client before it is dropped as too slow.
+    pub send_queue: usize,
+    /// Control-stream frames per second per connection, and burst.
+    pub messages_per_sec: u32,
+    pub messages_burst: u32,
+    /// Datagrams per second per connection, and burst.
+    pub datagrams_per_sec: u32,
+    pub datagrams_burst: u32,
+    /// Chat lines per second per connection, and burst.
+    pub chat_per_sec: u32,
+    pub chat_burst: u32,
+    pub chat_max_chars: usize,
+    /// Extra words for the profanity filter, comma-separated.
+    pub profanity_extra: String,
+    /// Default tick rate of a match (Hz, 10–60).
+    pub tick_hz: u32,
+    /// Seconds an empty match lives before it ends.
+    pub empty_grace_secs: u64,
+    /// Seconds a room join ticket stays valid.
+    pub ticket_ttl_secs: u64,
+    /// Most live matches on this node.
+    pub max_matches: usize,
+}
+
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        RealtimeConfig {
+            listen: String::new(),
+            public_host: None,
+            max_connections: 5000,
+            idle_timeout_secs: 30,
+            keep_alive_secs: 5,
+            max_frame_bytes: 64 * 1024,
+            send_queue: 256,
+            messages_per_sec: 50,
+            messages_burst: 100,
+            datagrams_per_sec: 120,
+            datagrams_burst: 240,
+            chat_per_sec: 2,
+            chat_burst: 5,
+            chat_max_chars: 280,
+            profanity_extra: String::new(),
+            tick_hz: 30,
+            empty_grace_secs: 30,
+            ticket_ttl_secs: 30,
+            max_matches: 10_000,
+        }
+    }
+}
+
 /// Every configuration key, as (section, key). The environment variable of a key is
 /// `OUTPOST_<SECTION>_<KEY>` in upper case.
 pub const KEYS: &[(&str, &str)] = &[
@@ -238,6 +302,25 @@ pub const KEYS: &[(&str, &str)] = &[
     ("backup", "keep"),
     ("log", "format"),
     ("log", "level"),
+    ("realtime", "listen"),
+    ("realtime", "public_host"),
+    ("realtime", "max_connections"),
+    ("realtime", "idle_timeout_secs"),
+    ("realtime", "keep_alive_secs"),
+    ("realtime", "max_frame_bytes"),
+    ("realtime", "send_queue"),
+    ("realtime", "messages_per_sec"),
+    ("realtime", "messages_burst"),
+    ("realtime", "datagrams_per_sec"),
+    ("realtime", "datagrams_burst"),
+    ("realtime", "chat_per_sec"),
+    ("realtime", "chat_burst"),
+    ("realtime", "chat_max_chars"),
+    ("realtime", "profanity_extra"),
+    ("realtime", "tick_hz"),
+    ("realtime", "empty_grace_secs"),
+    ("realtime", "ticket_ttl_secs"),
+    ("realtime", "max_matches"),
 ];
 
 /// Short environment names kept for convenience.
@@ -459,6 +542,7 @@ impl Config {
         if self.backup.keep == 0 {
             return bad("backup.keep must be at least 1".into());
         }
+        self.validate_realtime()?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad(format!(
                 "log.format `{}` must be `text` or `json`",
@@ -472,6 +556,56 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    fn validate_realtime(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        let rt = &self.realtime;
+        if !rt.listen.is_empty() && rt.listen.parse::<SocketAddr>().is_err() {
+            return bad(format!(
+                "realtime.listen `{}` is not an ADDRESS:PORT",
+                rt.listen
+            ));
+        }
+        if !(10..=60).contains(&rt.tick_hz) {
+            return bad("realtime.tick_hz must be between 10 and 60".into());
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&rt.max_frame_bytes) {
+            return bad("realtime.max_frame_bytes must be between 1024 and 16777216".into());
+        }
+        if rt.idle_timeout_secs == 0 || rt.keep_alive_secs >= rt.idle_timeout_secs {
+            return bad(
+                "realtime.keep_alive_secs must be below realtime.idle_timeout_secs (at least 1)"
+                    .into(),
+            );
+        }
+        for (name, v) in [
+            ("max_connections", rt.max_connections),
+            ("send_queue", rt.send_queue),
+            ("chat_max_chars", rt.chat_max_chars),
+            ("max_matches", rt.max_matches),
+            ("messages_per_sec", rt.messages_per_sec as usize),
+            ("messages_burst", rt.messages_burst as usize),
+            ("datagrams_per_sec", rt.datagrams_per_sec as usize),
+            ("datagrams_burst", rt.datagrams_burst as usize),
+            ("chat_per_sec", rt.chat_per_sec as usize),
+            ("chat_burst", rt.chat_burst as usize),
+            ("ticket_ttl_secs", rt.ticket_ttl_secs as usize),
+        ] {
+            if v == 0 {
+                return bad(format!("realtime.{name} must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Where QUIC listens: `realtime.listen`, else the HTTPS address with `https_port`
+    /// (the port HTTPS actually bound).
+    pub fn realtime_addr(&self, https_port: u16) -> SocketAddr {
+        match self.realtime.listen.parse() {
+            Ok(a) => a,
+            Err(_) => SocketAddr::new(self.listen_addr().ip(), https_port),
+        }
     }
 
     pub fn listen_addr(&self) -> SocketAddr {
@@ -659,5 +793,42 @@ mod tests {
         let shown = loaded.config.render_masked();
         assert!(!shown.contains("supersecretkey"));
         assert!(shown.contains("********"));
+    }
+
+    #[test]
+    fn realtime_settings_are_checked() {
+        let ok = load(
+            None,
+            env(&[
+                ("OUTPOST_REALTIME_TICK_HZ", "60"),
+                ("OUTPOST_REALTIME_PROFANITY_EXTRA", "frak,smeg"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(ok.config.realtime.tick_hz, 60);
+        assert_eq!(ok.config.realtime.max_frame_bytes, 65536);
+        assert_eq!(
+            ok.config.realtime_addr(7350),
+            "0.0.0.0:7350".parse().unwrap()
+        );
+        for (k, v, field) in [
+            ("OUTPOST_REALTIME_TICK_HZ", "61", "realtime.tick_hz"),
+            ("OUTPOST_REALTIME_LISTEN", "udp", "realtime.listen"),
+            (
+                "OUTPOST_REALTIME_KEEP_ALIVE_SECS",
+                "30",
+                "realtime.keep_alive_secs",
+            ),
+            (
+                "OUTPOST_REALTIME_MAX_FRAME_BYTES",
+                "10",
+                "realtime.max_frame_bytes",
+            ),
+            ("OUTPOST_REALTIME_SEND_QUEUE", "0", "realtime.send_queue"),
+        ] {
+            let err = load(None, env(&[(k, v)]), &Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains(field), "{k}: {err}");
+        }
     }
 }

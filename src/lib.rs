@@ -1,5 +1,5 @@
 //! Outpost: a self-hosted game backend in one binary. See `DESIGN.md` for the layers:
-//! transports (`http`, later `realtime`, `admin`) → `rpc` → `features` → `store`.
+//! transports (`http`, `realtime`, later `admin`) → `rpc` → `features` → `store`.
 
 pub mod admin;
 pub mod app;
@@ -11,6 +11,7 @@ pub mod events;
 pub mod features;
 pub mod http;
 pub mod jobs;
+pub mod realtime;
 pub mod rpc;
 pub mod server;
 pub mod store;

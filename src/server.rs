@@ -22,6 +22,8 @@ use crate::tls::Certs;
 pub struct Addresses {
     pub https: SocketAddr,
     pub plain_http: Option<SocketAddr>,
+    /// QUIC (UDP).
+    pub quic: SocketAddr,
 }
 
 /// Opens the database for a command, explaining plainly when a server holds it.
@@ -65,13 +67,16 @@ pub async fn serve(loaded: Loaded) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let quic_addr = cfg.realtime_addr(https.port());
+    let realtime = crate::realtime::start(app.clone(), &certs, quic_addr, stop_rx.clone())
+        .context("realtime (QUIC)")?;
     let addrs = Addresses {
         https,
         plain_http: plain.as_ref().and_then(|l| l.local_addr().ok()),
+        quic: realtime.addr,
     };
-
-    let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
-    let (stop_tx, stop_rx) = watch::channel(false);
     let tls = Arc::new(certs.server_config(&[b"h2", b"http/1.1"], false));
     let mut tasks = vec![tokio::spawn(crate::http::serve::run(
         app.clone(),
@@ -98,9 +103,10 @@ pub async fn serve(loaded: Loaded) -> anyhow::Result<()> {
         admin,
         stop_rx.clone(),
     )));
+    tasks.push(realtime.task);
 
     print_banner(&cfg, &addrs, &certs, &keys, first_run);
-    tracing::info!(https = %addrs.https, admin_socket = %socket.display(), "outpost serving");
+    tracing::info!(https = %addrs.https, quic = %addrs.quic, admin_socket = %socket.display(), "outpost serving");
     notify_systemd("READY=1");
 
     wait_for_stop(&certs).await;
@@ -129,6 +135,7 @@ fn print_banner(
     if let Some(p) = addrs.plain_http {
         let _ = writeln!(out, "  http       http://{p}  (plain, for a reverse proxy)");
     }
+    let _ = writeln!(out, "  quic       {}  (UDP, ALPN outpost/1)", addrs.quic);
     let _ = writeln!(out, "  data       {}", cfg.server.data_dir.display());
     let _ = writeln!(
         out,
@@ -167,6 +174,7 @@ fn print_banner(
         }
         let _ = writeln!(out, "They are printed only this once.");
     }
+    let _ = writeln!(out, "ready quic={}", addrs.quic);
     let _ = writeln!(out, "ready https={}", addrs.https);
     let _ = out.flush();
 }

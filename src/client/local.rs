@@ -15,6 +15,8 @@ pub struct LocalServer {
     pub dir: PathBuf,
     pub env: Vec<(String, String)>,
     pub https: String,
+    /// The QUIC address (`host:port`, UDP).
+    pub quic: String,
     pub server_key: String,
     pub http_key: String,
     pub cert_pem: Vec<u8>,
@@ -35,6 +37,7 @@ impl LocalServer {
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
             https: String::new(),
+            quic: String::new(),
             server_key: "test-server-key".into(),
             http_key: "test-http-key".into(),
             cert_pem: Vec::new(),
@@ -71,6 +74,7 @@ impl LocalServer {
         }
         let mut child = cmd.spawn()?;
         let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let (quic_tx, quic_rx) = std::sync::mpsc::channel::<String>();
         let stdout = child
             .stdout
             .take()
@@ -82,6 +86,9 @@ impl LocalServer {
         let out = self.output.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("ready quic=") {
+                    let _ = quic_tx.send(addr.to_string());
+                }
                 if let Some(addr) = line.strip_prefix("ready https=") {
                     let _ = tx.send(addr.to_string());
                 }
@@ -118,6 +125,8 @@ impl LocalServer {
             }
         };
         self.https = format!("https://{addr}");
+        // Printed just before the https line.
+        self.quic = quic_rx.try_recv().unwrap_or_default();
         self.cert_pem = std::fs::read(self.dir.join("certs/cert.pem"))?;
         self.child = Some(child);
         Ok(())

@@ -1,6 +1,8 @@
-//! The Rust client for Outpost's HTTPS API, used by the tests, the bench and studios' tools.
+//! The Rust client for Outpost: the HTTPS API here, the realtime QUIC protocol in [`quic`].
+//! Used by the tests, the bench and studios' tools.
 
 mod local;
+pub mod quic;
 
 pub use local::LocalServer;
 

@@ -40,6 +40,8 @@ struct DetailedReply {
     accounts: usize,
     games: usize,
     connections: Connections,
+    /// Live realtime matches on this node.
+    matches: u64,
     rpcs_registered: usize,
 }
 
@@ -53,6 +55,7 @@ struct StorageHealth {
 #[derive(Serialize)]
 struct Connections {
     http: i64,
+    quic: u64,
 }
 
 async fn detailed_health_check(ctx: RpcContext, _req: Empty) -> Result<DetailedReply, RpcError> {
@@ -64,6 +67,9 @@ async fn detailed_health_check(ctx: RpcContext, _req: Empty) -> Result<DetailedR
         .and_then(|t| t.get::<u8>(b"probe"))
         .is_ok();
     let probe_ms = probe.elapsed().as_secs_f64() * 1000.0;
+    let realtime = crate::features::matches::directory(app)
+        .map(|d| d.stats(false))
+        .unwrap_or_default();
     Ok(DetailedReply {
         status: if ok { "healthy" } else { "degraded" },
         version: env!("CARGO_PKG_VERSION"),
@@ -79,7 +85,9 @@ async fn detailed_health_check(ctx: RpcContext, _req: Empty) -> Result<DetailedR
         games: app.store.games().len(),
         connections: Connections {
             http: app.http_connections.load(Ordering::Relaxed),
+            quic: realtime.connections,
         },
+        matches: realtime.matches,
         rpcs_registered: app.registry.entries().len(),
     })
 }

@@ -7,6 +7,7 @@ pub mod daily_rewards;
 pub mod games;
 pub mod health;
 pub mod inventory;
+pub mod matches;
 pub mod missions;
 pub mod moderation;
 pub mod notifications;
@@ -24,6 +25,7 @@ pub fn register_all(r: &mut Registry) {
     games::register(r);
     health::register(r);
     moderation::register(r);
+    matches::register(r);
     profiles::register(r);
     wallet::register(r);
     inventory::register(r);

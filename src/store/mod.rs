@@ -63,30 +63,7 @@ impl Store {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Sled(format!("{}: {e}", dir.display())))?;
         let path = dir.join("db");
-        let db = sled::Config::new()
-            .path(&path)
-            .flush_every_ms(if flush_every_ms == 0 {
-                None
-            } else {
-                Some(flush_every_ms)
-            })
-            .cache_capacity(256 * 1024 * 1024)
-            .open()
-            .map_err(|e| match &e {
-                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                    StoreError::Locked {
-                        path: path.display().to_string(),
-                    }
-                }
-                _ if e.to_string().contains("Resource temporarily unavailable")
-                    || e.to_string().contains("WouldBlock") =>
-                {
-                    StoreError::Locked {
-                        path: path.display().to_string(),
-                    }
-                }
-                _ => StoreError::from(e),
-            })?;
+        let db = open_db(&path, flush_every_ms)?;
         let tx_gate = Arc::new(RwLock::new(()));
         let durability = durability::Durability::start(db.clone(), tx_gate.clone());
         let store = Store {
@@ -176,6 +153,45 @@ impl Store {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.durability.stop();
+    }
+}
+
+/// Opens sled, retrying a lock conflict for up to a second: sled releases its file lock a
+/// moment after the last handle of a closing database drops (its I/O threads let go last),
+/// so a process that just stopped — or a store just dropped in this one — must not be taken
+/// for a running server.
+fn open_db(path: &Path, flush_every_ms: u64) -> Result<sled::Db, StoreError> {
+    let locked = |e: &sled::Error| match e {
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => true,
+        other => {
+            let text = other.to_string();
+            text.contains("Resource temporarily unavailable") || text.contains("WouldBlock")
+        }
+    };
+    let mut attempts = 0;
+    loop {
+        let opened = sled::Config::new()
+            .path(path)
+            .flush_every_ms(if flush_every_ms == 0 {
+                None
+            } else {
+                Some(flush_every_ms)
+            })
+            .cache_capacity(256 * 1024 * 1024)
+            .open();
+        match opened {
+            Ok(db) => return Ok(db),
+            Err(e) if locked(&e) && attempts < 20 => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) if locked(&e) => {
+                return Err(StoreError::Locked {
+                    path: path.display().to_string(),
+                })
+            }
+            Err(e) => return Err(StoreError::from(e)),
+        }
     }
 }
 

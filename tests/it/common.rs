@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use outpost::client::{Client, LocalServer, Player};
+use outpost::client::quic::QuicClient;
+use outpost::client::{Client, LocalServer, Player, Trust};
 use serde_json::Value;
 
 pub struct TestServer {
@@ -156,5 +157,31 @@ impl TestServer {
         let local = &mut self.local;
         tokio::task::block_in_place(|| local.restart()).expect("restart");
         self.client = self.local.client();
+    }
+
+    /// The server's QUIC address.
+    pub fn quic_addr(&self) -> std::net::SocketAddr {
+        self.local
+            .quic
+            .parse()
+            .expect("the server printed its QUIC address")
+    }
+
+    /// A QUIC client endpoint trusting this server's certificate.
+    pub fn quic_endpoint(&self) -> quinn::Endpoint {
+        outpost::client::quic::endpoint(Trust::Pem(&self.local.cert_pem)).expect("QUIC endpoint")
+    }
+
+    /// A player's authenticated realtime connection to `game_id`.
+    pub async fn quic(&self, player: &Player, game_id: &str) -> QuicClient {
+        QuicClient::connect(
+            &self.quic_endpoint(),
+            self.quic_addr(),
+            "localhost",
+            &player.session.token,
+            game_id,
+        )
+        .await
+        .expect("QUIC connect")
     }
 }

@@ -1,0 +1,284 @@
+//! `matches`: M arena matches × P players over QUIC on loopback, inputs at T Hz. Prints the
+//! server's tick duration and lateness (jitter) percentiles, datagrams per second in and
+//! out, server RSS per match and connection setup time.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args as ClapArgs;
+use outpost::client::quic::{self, arena_op, ArenaInput, QuicClient};
+use outpost::client::Trust;
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
+
+use crate::report::{histogram, latency_line};
+use crate::target::{Target, TargetArgs};
+
+#[derive(ClapArgs, Debug)]
+pub struct Args {
+    /// Matches.
+    #[arg(short, long, default_value_t = 125)]
+    pub matches: usize,
+    /// Players per match.
+    #[arg(short, long, default_value_t = 8)]
+    pub players: usize,
+    /// Tick rate of the matches and input rate of each player (Hz).
+    #[arg(long, default_value_t = 30)]
+    pub hz: u32,
+    /// Seconds measured, after a 3 s warm-up.
+    #[arg(short, long, default_value_t = 20)]
+    pub duration: u64,
+    /// Client UDP sockets the players are spread over.
+    #[arg(long, default_value_t = 8)]
+    pub sockets: usize,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+async fn stats(target: &Target, reset: bool) -> anyhow::Result<Value> {
+    let v = target
+        .client()?
+        .rpc_as_server(&target.http_key, "realtime_stats", json!({"reset": reset}))
+        .await?;
+    Ok(v["realtime"].clone())
+}
+
+fn rss_mib(target: &Target) -> f64 {
+    target.server_rss_kib().unwrap_or(0) as f64 / 1024.0
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let hz = args.hz.to_string();
+    let (target, games) = Target::open(
+        &args.target,
+        &[
+            ("OUTPOST_RATE_LIMIT_AUTH_PER_SEC", "100000"),
+            ("OUTPOST_RATE_LIMIT_AUTH_BURST", "100000"),
+            ("OUTPOST_RATE_LIMIT_WRITE_PER_SEC", "100000"),
+            ("OUTPOST_RATE_LIMIT_WRITE_BURST", "100000"),
+            ("OUTPOST_REALTIME_MAX_CONNECTIONS", "100000"),
+            ("OUTPOST_REALTIME_TICK_HZ", &hz),
+        ],
+        &["bench"],
+    )?;
+    let game = games
+        .first()
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no game registered (use a started server, not --url)"))?;
+    let local = target
+        .local
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("the matches scenario starts its own server"))?;
+    let addr: std::net::SocketAddr = local.quic.parse()?;
+    let pem = local.cert_pem.clone();
+    let total = args.matches * args.players;
+    let rss_idle = rss_mib(&target);
+
+    // Sessions over HTTPS.
+    let client = target.client()?;
+    let gate = Arc::new(Semaphore::new(32));
+    let mut auths = Vec::new();
+    for i in 0..total {
+        let client = client.clone();
+        let gate = gate.clone();
+        auths.push(tokio::spawn(async move {
+            let _p = gate.acquire().await?;
+            let device = format!("bench-player-{i:08}-{}", std::process::id());
+            anyhow::Ok(
+                client
+                    .authenticate_device(&device, true, None, &BTreeMap::new())
+                    .await?,
+            )
+        }));
+    }
+    let mut sessions = Vec::new();
+    for a in auths {
+        sessions.push(a.await??);
+    }
+
+    // QUIC connections, spread over a few client sockets.
+    let mut endpoints = Vec::new();
+    for _ in 0..args.sockets.max(1) {
+        endpoints.push(quic::endpoint(Trust::Pem(&pem))?);
+    }
+    let mut setup = histogram();
+    let mut connects = Vec::new();
+    for (i, s) in sessions.iter().enumerate() {
+        let ep = endpoints[i % endpoints.len()].clone();
+        let token = s.token.clone();
+        let game = game.clone();
+        let gate = gate.clone();
+        connects.push(tokio::spawn(async move {
+            let _p = gate.acquire().await?;
+            let t = Instant::now();
+            let c = QuicClient::connect(&ep, addr, "localhost", &token, &game).await?;
+            anyhow::Ok((c, t.elapsed()))
+        }));
+    }
+    let mut clients = Vec::new();
+    for c in connects {
+        let (c, took) = c.await??;
+        setup.record(took.as_micros().max(1) as u64)?;
+        clients.push(c);
+    }
+    let rss_connected = rss_mib(&target);
+
+    // Matches: the first player of each creates it, the others join.
+    let params = json!({
+        "tick_rate": args.hz, "max_players": args.players.clamp(2, 16),
+        "kill_limit": 1000, "time_limit_secs": 3600, "vote_secs": 0,
+    });
+    let mut players = Vec::new();
+    let mut iter = clients.into_iter();
+    for _ in 0..args.matches {
+        let mut first = iter
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("not enough players"))?;
+        let j = first.create_match("arena", "bench", params.clone()).await?;
+        let match_id = j.match_id.clone();
+        players.push((first, j));
+        for _ in 1..args.players {
+            let mut c = iter
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("not enough players"))?;
+            let j = c.join_match(&match_id, None).await?;
+            players.push((c, j));
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_matches = rss_mib(&target);
+
+    // Play: each player walks a small circle around its spawn and fires upwards (at no one).
+    let warmup = Duration::from_secs(3);
+    let run_for = Duration::from_secs(args.duration);
+    let start_at = Instant::now() + Duration::from_millis(200);
+    let states = Arc::new(AtomicU64::new(0));
+    let sent = Arc::new(AtomicU64::new(0));
+    let period = Duration::from_secs_f64(1.0 / args.hz as f64);
+    let mut tasks = Vec::new();
+    for (i, (mut c, j)) in players.into_iter().enumerate() {
+        let states = states.clone();
+        let sent = sent.clone();
+        tasks.push(tokio::spawn(async move {
+            let (cx, cy) = if j.you.team.as_deref() == Some("blue") {
+                (432.0f32, 135.0f32)
+            } else {
+                (48.0, 135.0)
+            };
+            let stop_at = start_at + warmup + run_for;
+            let measure_from = start_at + warmup;
+            tokio::time::sleep_until(start_at.into()).await;
+            let mut every = tokio::time::interval(period);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            let mut seq = 0u32;
+            let phase = i as f32;
+            let started = Instant::now();
+            let mut last_fire = Instant::now();
+            loop {
+                every.tick().await;
+                let now = Instant::now();
+                if now >= stop_at {
+                    break;
+                }
+                let theta = phase + started.elapsed().as_secs_f32() * 2.0;
+                let fire = last_fire.elapsed() >= Duration::from_millis(500);
+                if fire {
+                    last_fire = Instant::now();
+                }
+                let inp = ArenaInput {
+                    timestamp_ms: outpost::time::now_ms(),
+                    x: cx + 10.0 * theta.cos(),
+                    y: cy + 10.0 * theta.sin(),
+                    aim: std::f32::consts::FRAC_PI_2,
+                    fire,
+                };
+                seq += 1;
+                if c.send_input(j.handle, seq, arena_op::INPUT, &inp.encode())
+                    .is_ok()
+                    && now >= measure_from
+                {
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+                let got = c.drain_datagrams().len() as u64;
+                if now >= measure_from {
+                    states.fetch_add(got, Ordering::Relaxed);
+                }
+            }
+            c
+        }));
+    }
+    tokio::time::sleep_until((start_at + warmup).into()).await;
+    let before = stats(&target, true).await?;
+    let measured = Instant::now();
+    let mut clients = Vec::new();
+    for t in tasks {
+        clients.push(t.await?);
+    }
+    let secs = measured
+        .elapsed()
+        .as_secs_f64()
+        .min(run_for.as_secs_f64())
+        .max(0.001);
+    let after = stats(&target, false).await?;
+    let rss_end = rss_mib(&target);
+    let delta = |k: &str| {
+        after[k]
+            .as_u64()
+            .unwrap_or(0)
+            .saturating_sub(before[k].as_u64().unwrap_or(0))
+    };
+    let ms = |k: &str| after[k].as_u64().unwrap_or(0) as f64 / 1000.0;
+
+    println!(
+        "matches: {} arena matches x {} players = {} QUIC connections at {} Hz, {:.0} s measured",
+        args.matches, args.players, total, args.hz, secs
+    );
+    println!(
+        "server tick  p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms  ({} ticks, {:.0}/s)",
+        ms("tick_p50_us"),
+        ms("tick_p99_us"),
+        ms("tick_max_us"),
+        after["ticks"],
+        after["ticks"].as_u64().unwrap_or(0) as f64 / secs
+    );
+    println!(
+        "tick jitter (start lateness)  p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+        ms("jitter_p50_us"),
+        ms("jitter_p99_us"),
+        ms("jitter_max_us")
+    );
+    println!(
+        "datagrams/s  server in {:.0}  out {:.0}   (clients sent {:.0}/s, received {:.0}/s; expected out {:.0}/s)",
+        delta("datagrams_in") as f64 / secs,
+        delta("datagrams_out") as f64 / secs,
+        sent.load(Ordering::Relaxed) as f64 / secs,
+        states.load(Ordering::Relaxed) as f64 / secs,
+        (total as u64 * args.hz as u64) as f64
+    );
+    println!(
+        "anti-cheat violations {}  stale inputs {}  slow clients dropped {}",
+        delta("violations"),
+        delta("stale_inputs"),
+        delta("dropped_slow")
+    );
+    println!(
+        "connection setup (QUIC handshake + hello/welcome) {}",
+        latency_line(&setup)
+    );
+    if rss_idle > 0.0 {
+        let per_conn = (rss_connected - rss_idle) * 1024.0 / total as f64;
+        let per_match = (rss_matches - rss_connected) * 1024.0 / args.matches as f64;
+        let per_match_all = (rss_end - rss_idle) * 1024.0 / args.matches as f64;
+        println!(
+            "server RSS  idle {rss_idle:.1} MiB  connected {rss_connected:.1} MiB  matches up {rss_matches:.1} MiB  end {rss_end:.1} MiB"
+        );
+        println!(
+            "  per connection {per_conn:.1} KiB  per match (state only) {per_match:.1} KiB  per match incl. its {} connections {per_match_all:.1} KiB",
+            args.players
+        );
+    }
+    drop(clients);
+    Ok(())
+}

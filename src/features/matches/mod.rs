@@ -1,0 +1,232 @@
+//! Matches and rooms: what players reach over HTTPS about realtime play. Rooms
+//! (`room_create`, `room_join`, `room_list`) hand a QUIC client what it needs to join a live
+//! match; finished matches are stored here with their scoreboard, and each player's profile
+//! stats (matches, wins, kills, deaths) move with them; anti-cheat suspicions are kept for
+//! admins. Live matches belong to the realtime transport, which this feature reaches only
+//! through the [`MatchDirectory`] it registers in the App (arrows point down).
+
+pub mod model;
+mod rpc;
+
+use std::sync::Arc;
+
+pub use model::{
+    Endpoint, LiveMatch, MatchResult, PlayerResult, Presence, RealtimeStats, Suspicion, Ticket,
+};
+
+use crate::auth::UserId;
+use crate::features::profiles::{self, Profile};
+use crate::rpc::{Limit, Registry, RpcError};
+use crate::store::{GameId, GameStore, Key, KeyReader, StoreError, Tree};
+
+/// `g/<game>/match.matchid`: match id → [`MatchResult`].
+pub const RESULTS: &str = "match.matchid";
+/// `g/<game>/match.userid_endedat_matchid`: a player's history, newest first.
+pub const HISTORY: &str = "match.userid_endedat_matchid";
+/// `g/<game>/match.endedat_matchid`: every finished match, newest first.
+pub const FINISHED: &str = "match.endedat_matchid";
+/// `g/<game>/suspicion.at_nonce`: anti-cheat violations, newest first.
+pub const SUSPICIONS: &str = "suspicion.at_nonce";
+
+pub fn register(r: &mut Registry) {
+    r.player("room_create", Limit::Write, rpc::room_create);
+    r.player("room_join", Limit::Write, rpc::room_join);
+    r.player("room_list", Limit::Read, rpc::room_list);
+    r.player("match_get_result", Limit::Read, rpc::get_result);
+    r.player("match_list_history", Limit::Read, rpc::list_history);
+    r.player("presence_list", Limit::Read, rpc::presence_list);
+    r.admin(
+        "moderation_list_suspicious",
+        Limit::Read,
+        rpc::list_suspicious,
+    );
+    r.server("realtime_stats", Limit::Read, rpc::realtime_stats);
+}
+
+/// Why the live-match directory refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<DirectoryError> for RpcError {
+    fn from(e: DirectoryError) -> Self {
+        match e {
+            DirectoryError::NotFound(m) => RpcError::NotFound(m),
+            DirectoryError::Invalid(m) => RpcError::InvalidArgument(m),
+            DirectoryError::Refused(m) => RpcError::FailedPrecondition(m),
+            DirectoryError::Unavailable(m) => RpcError::Unavailable(m),
+        }
+    }
+}
+
+/// A match to start.
+#[derive(Debug, Clone)]
+pub struct NewMatch {
+    pub game: GameId,
+    pub mode: String,
+    pub label: String,
+    pub params: serde_json::Value,
+    /// Private rooms are not listed and are joined only with a ticket.
+    pub private: bool,
+}
+
+/// The live matches of this node, as the realtime transport keeps them.
+pub trait MatchDirectory: Send + Sync {
+    fn create(&self, new: NewMatch) -> Result<LiveMatch, DirectoryError>;
+    fn find(&self, game: GameId, match_id: &str) -> Option<LiveMatch>;
+    /// Public matches with open slots, newest first.
+    fn list(
+        &self,
+        game: GameId,
+        mode: Option<&str>,
+        label: Option<&str>,
+        limit: usize,
+    ) -> Vec<LiveMatch>;
+    /// A single-use join ticket for `user` into a live match with an open slot.
+    fn ticket(&self, game: GameId, match_id: &str, user: UserId) -> Result<Ticket, DirectoryError>;
+    /// Who is online in `game` (only `users` when not empty).
+    fn presences(&self, game: GameId, users: &[UserId]) -> Vec<Presence>;
+    fn endpoint(&self) -> Endpoint;
+    /// Current figures; `reset` starts the tick histograms afresh after reading.
+    fn stats(&self, reset: bool) -> RealtimeStats;
+}
+
+/// The directory the App holds; `Unavailable` before realtime has started.
+pub fn directory(app: &crate::app::App) -> Result<Arc<dyn MatchDirectory>, RpcError> {
+    app.matches
+        .get()
+        .cloned()
+        .ok_or_else(|| RpcError::Unavailable("realtime matches are not running".into()))
+}
+
+fn history_key(user: UserId, ended_at: i64, match_id: &str) -> Key {
+    Key::new().uuid(user).i64_desc(ended_at).str(match_id)
+}
+
+/// Stores a finished match and moves each player's profile stats, all in one transaction.
+/// Storing the same match twice changes nothing the second time.
+pub fn record_result(game: &GameStore, result: &MatchResult) -> Result<(), StoreError> {
+    if result.match_id.is_empty() || result.match_id.contains('\0') {
+        return Err(StoreError::Invalid(
+            "match id must be non-empty text".into(),
+        ));
+    }
+    let results = game.tree(RESULTS)?;
+    let history = game.tree(HISTORY)?;
+    let finished = game.tree(FINISHED)?;
+    let profiles = profiles::tree(game)?;
+    let id_key = Key::new().str(&result.match_id);
+    Tree::transaction(&[&results, &history, &finished, &profiles], |tx| {
+        if tx.get::<MatchResult, StoreError>(0, &id_key)?.is_some() {
+            return Ok(());
+        }
+        tx.insert(0, &id_key, result)?;
+        tx.insert(
+            2,
+            Key::new().i64_desc(result.ended_at).str(&result.match_id),
+            &(),
+        )?;
+        let now = crate::time::now();
+        for p in &result.players {
+            tx.insert(
+                1,
+                history_key(p.user_id, result.ended_at, &result.match_id),
+                &(),
+            )?;
+            let mut profile: Profile = tx.get(3, profiles::key(p.user_id))?.unwrap_or_default();
+            let won = i64::from(result.won(p.user_id));
+            for (stat, by) in [
+                ("matches", 1),
+                ("wins", won),
+                ("kills", i64::from(p.kills)),
+                ("deaths", i64::from(p.deaths)),
+            ] {
+                let v = profile.stats.entry(stat.to_string()).or_insert(0);
+                *v = v.saturating_add(by);
+            }
+            profile.updated_at = now;
+            tx.insert(3, profiles::key(p.user_id), &profile)?;
+        }
+        Ok(())
+    })
+}
+
+pub fn load_result(game: &GameStore, match_id: &str) -> Result<Option<MatchResult>, StoreError> {
+    if match_id.contains('\0') {
+        return Ok(None);
+    }
+    game.tree(RESULTS)?.get(Key::new().str(match_id))
+}
+
+/// Finished matches, newest first: one player's (`user`) or the whole game's. `before` is
+/// the cursor a previous page returned.
+pub fn list_results(
+    game: &GameStore,
+    user: Option<UserId>,
+    limit: usize,
+    before: Option<&[u8]>,
+) -> Result<(Vec<MatchResult>, Option<Vec<u8>>), StoreError> {
+    let (tree, prefix) = match user {
+        Some(u) => (game.tree(HISTORY)?, Key::new().uuid(u).into_vec()),
+        None => (game.tree(FINISHED)?, Vec::new()),
+    };
+    let results = game.tree(RESULTS)?;
+    let mut out = Vec::new();
+    let mut cursor = None;
+    let start = match before {
+        Some(c) if c.starts_with(&prefix) => std::ops::Bound::Excluded(c.to_vec()),
+        _ => std::ops::Bound::Included(prefix.clone()),
+    };
+    for entry in tree.range::<(), Vec<u8>, _>((start, std::ops::Bound::Unbounded)) {
+        let (key, ()) = entry?;
+        if !key.starts_with(&prefix) {
+            break;
+        }
+        let mut r = KeyReader::new(&key[prefix.len()..]);
+        let (Some(_), Some(match_id)) = (r.i64_desc(), r.str()) else {
+            continue;
+        };
+        if let Some(m) = results.get::<MatchResult>(Key::new().str(match_id))? {
+            out.push(m);
+        }
+        if out.len() >= limit {
+            cursor = Some(key);
+            break;
+        }
+    }
+    Ok((out, cursor))
+}
+
+/// Keeps one anti-cheat violation for admins.
+pub fn record_suspicion(game: &GameStore, s: &Suspicion) -> Result<(), StoreError> {
+    let nonce: u64 = rand::random();
+    game.tree(SUSPICIONS)?
+        .insert(Key::new().i64_desc(s.at).u64(nonce), s)
+}
+
+/// Violations, newest first, optionally of one player.
+pub fn list_suspicions(
+    game: &GameStore,
+    user: Option<UserId>,
+    limit: usize,
+) -> Result<Vec<Suspicion>, StoreError> {
+    let mut out = Vec::new();
+    for entry in game.tree(SUSPICIONS)?.iter::<Suspicion>() {
+        let (_, s) = entry?;
+        if user.is_none_or(|u| u == s.user_id) {
+            out.push(s);
+            if out.len() >= limit {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}

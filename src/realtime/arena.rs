@@ -1,0 +1,515 @@
+//! `arena`: team deathmatch (seed 003). Two teams, movement and shots as datagram inputs,
+//! every input validated (clock, bounds, speed, fire rate) before it is applied, a kill or
+//! time limit, the scoreboard at the end, then a vote on the next map. The rules are in
+//! `docs/PROTOCOL.md` §5.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::protocol::{arena_op, ArenaInput, ArenaPlayer, ArenaState, ScoreLine, Scoreboard};
+use super::room::{
+    Effect, Flow, Input, Inputs, MatchHandler, MatchParams, MessageKind, Outbox, Presence, Setup,
+    Target,
+};
+use crate::auth::UserId;
+use crate::features::matches::{MatchResult, PlayerResult};
+
+/// Maps: name, width, height.
+pub const MAPS: &[(&str, f32, f32)] = &[("outpost", 480.0, 270.0), ("canyon", 640.0, 360.0)];
+pub const TEAMS: [&str; 2] = ["red", "blue"];
+/// Running speed, units per second; inputs may exceed it by [`SPEED_TOLERANCE`].
+pub const MAX_SPEED: f32 = 150.0;
+pub const SPEED_TOLERANCE: f32 = 1.1;
+/// Slack for rounding, in units.
+const SPEED_SLACK: f32 = 0.5;
+pub const CLOCK_TOLERANCE_MS: i64 = 5000;
+pub const RIFLE_RPM: i64 = 600;
+pub const RIFLE_DAMAGE: u8 = 34;
+pub const RIFLE_RANGE: f32 = 500.0;
+pub const PLAYER_RADIUS: f32 = 8.0;
+pub const HEALTH: u8 = 100;
+pub const RESPAWN_MS: i64 = 1000;
+
+pub struct Arena;
+
+struct Fighter {
+    user_id: UserId,
+    username: String,
+    slot: u8,
+    team: usize,
+    x: f32,
+    y: f32,
+    aim: f32,
+    health: u8,
+    kills: u32,
+    deaths: u32,
+    /// Client clock of the last accepted input (server clock at spawn).
+    last_ts: i64,
+    last_shot: Option<i64>,
+    respawn_at: i64,
+    ack: u32,
+    violations: u32,
+}
+
+impl Fighter {
+    fn line(&self) -> PlayerResult {
+        PlayerResult {
+            user_id: self.user_id,
+            username: self.username.clone(),
+            team: TEAMS[self.team].to_string(),
+            kills: self.kills,
+            deaths: self.deaths,
+            score: score(self.kills, self.deaths),
+            violations: self.violations,
+        }
+    }
+}
+
+fn score(kills: u32, deaths: u32) -> i64 {
+    i64::from(kills) * 100 - i64::from(deaths) * 50
+}
+
+enum Phase {
+    Playing,
+    Voting {
+        until: i64,
+        votes: HashMap<UserId, String>,
+    },
+}
+
+struct Ending {
+    winner: Option<usize>,
+    reason: &'static str,
+    at: i64,
+}
+
+pub struct ArenaMatch {
+    match_id: String,
+    label: String,
+    map: &'static str,
+    w: f32,
+    h: f32,
+    kill_limit: u32,
+    time_limit_ms: i64,
+    vote_secs: u32,
+    kick_after: u32,
+    max_players: u32,
+    params: serde_json::Value,
+    started: i64,
+    fighters: Vec<Fighter>,
+    departed: Vec<PlayerResult>,
+    scores: [u32; 2],
+    phase: Phase,
+    ending: Option<Ending>,
+}
+
+fn vote_options() -> Vec<String> {
+    MAPS.iter().map(|(m, _, _)| format!("arena/{m}")).collect()
+}
+
+impl ArenaMatch {
+    fn spawn(&self, team: usize) -> (f32, f32) {
+        let x = if team == 0 { 0.1 } else { 0.9 };
+        (self.w * x, self.h * 0.5)
+    }
+
+    fn lines(&self) -> Vec<PlayerResult> {
+        let mut v: Vec<PlayerResult> = self.fighters.iter().map(Fighter::line).collect();
+        v.extend(self.departed.iter().cloned());
+        v
+    }
+
+    fn end(&mut self, winner: Option<usize>, reason: &'static str, now: i64, out: &mut Outbox) {
+        if self.ending.is_some() {
+            return;
+        }
+        self.ending = Some(Ending {
+            winner,
+            reason,
+            at: now,
+        });
+        let scoreboard = Scoreboard {
+            winner: winner.map(|t| TEAMS[t].to_string()),
+            reason: reason.to_string(),
+            team_scores: self.team_scores(),
+            duration_ms: (now - self.started).max(0) as u64,
+            players: self
+                .lines()
+                .into_iter()
+                .map(|p| ScoreLine {
+                    user_id: p.user_id.to_string(),
+                    username: p.username,
+                    team: p.team,
+                    kills: p.kills,
+                    deaths: p.deaths,
+                    score: p.score,
+                })
+                .collect(),
+        };
+        out.push(Effect::End {
+            scoreboard,
+            vote_options: vote_options(),
+            vote_secs: self.vote_secs,
+        });
+        self.phase = Phase::Voting {
+            until: now + i64::from(self.vote_secs) * 1000,
+            votes: HashMap::new(),
+        };
+    }
+
+    fn team_scores(&self) -> BTreeMap<String, u32> {
+        TEAMS
+            .iter()
+            .zip(self.scores)
+            .map(|(t, s)| (t.to_string(), s))
+            .collect()
+    }
+
+    fn violation(&mut self, i: usize, kind: &'static str, detail: String, out: &mut Outbox) {
+        let f = &mut self.fighters[i];
+        f.violations += 1;
+        out.push(Effect::Suspicion {
+            user_id: f.user_id,
+            kind,
+            detail,
+            count: f.violations,
+        });
+        if f.violations == self.kick_after {
+            out.push(Effect::Kick {
+                user_id: f.user_id,
+                reason: format!("removed after {} anti-cheat violations", self.kick_after),
+            });
+        }
+    }
+
+    fn input(&mut self, input: &Input, now: i64, out: &mut Outbox) {
+        let Some(i) = self.fighters.iter().position(|f| f.slot == input.slot) else {
+            return;
+        };
+        self.fighters[i].ack = input.seq;
+        if self.fighters[i].violations >= self.kick_after {
+            return;
+        }
+        if input.op != arena_op::INPUT {
+            return;
+        }
+        let Some(inp) = ArenaInput::decode(&input.payload) else {
+            let len = input.payload.len();
+            self.violation(
+                i,
+                "malformed_input",
+                format!("{len} bytes, expected {}", ArenaInput::LEN),
+                out,
+            );
+            return;
+        };
+        if self.fighters[i].health == 0 {
+            return;
+        }
+        let off = inp.timestamp_ms.saturating_sub(now);
+        if off.abs() > CLOCK_TOLERANCE_MS {
+            self.violation(i, "timestamp", format!("input clock {off} ms off"), out);
+            return;
+        }
+        let finite = inp.x.is_finite() && inp.y.is_finite() && inp.aim.is_finite();
+        if !finite || !(0.0..=self.w).contains(&inp.x) || !(0.0..=self.h).contains(&inp.y) {
+            self.violation(
+                i,
+                "out_of_bounds",
+                format!("({}, {}) outside {}x{}", inp.x, inp.y, self.w, self.h),
+                out,
+            );
+            return;
+        }
+        let f = &self.fighters[i];
+        let dt = inp.timestamp_ms.saturating_sub(f.last_ts).max(0);
+        let dist = (inp.x - f.x).hypot(inp.y - f.y);
+        let allowed = MAX_SPEED * SPEED_TOLERANCE * dt as f32 / 1000.0 + SPEED_SLACK;
+        if dist > allowed {
+            self.violation(
+                i,
+                "speed",
+                format!("moved {dist:.1} in {dt} ms, at most {allowed:.1}"),
+                out,
+            );
+            return;
+        }
+        let min_gap = 60_000 / RIFLE_RPM * 9 / 10;
+        if inp.fire {
+            if let Some(last) = f.last_shot {
+                let gap = inp.timestamp_ms - last;
+                if gap < min_gap {
+                    self.violation(
+                        i,
+                        "fire_rate",
+                        format!("shots {gap} ms apart, at least {min_gap}"),
+                        out,
+                    );
+                    return;
+                }
+            }
+        }
+        let f = &mut self.fighters[i];
+        f.x = inp.x;
+        f.y = inp.y;
+        f.aim = inp.aim;
+        f.last_ts = inp.timestamp_ms.max(f.last_ts);
+        if inp.fire {
+            f.last_shot = Some(inp.timestamp_ms);
+            self.shoot(i, now, out);
+        }
+    }
+
+    /// Hitscan along the shooter's aim: the nearest living enemy within reach takes damage.
+    fn shoot(&mut self, shooter: usize, now: i64, out: &mut Outbox) {
+        let (sx, sy, aim, team) = {
+            let f = &self.fighters[shooter];
+            (f.x, f.y, f.aim, f.team)
+        };
+        let (dx, dy) = (aim.cos(), aim.sin());
+        let mut best: Option<(usize, f32)> = None;
+        for (j, t) in self.fighters.iter().enumerate() {
+            if t.team == team || t.health == 0 {
+                continue;
+            }
+            let (ex, ey) = (t.x - sx, t.y - sy);
+            let along = ex * dx + ey * dy;
+            let across = (ex * dy - ey * dx).abs();
+            let in_line = along > 0.0 && along <= RIFLE_RANGE && across <= PLAYER_RADIUS;
+            if in_line && best.is_none_or(|(_, d)| along < d) {
+                best = Some((j, along));
+            }
+        }
+        let Some((victim, _)) = best else {
+            return;
+        };
+        let v = &mut self.fighters[victim];
+        v.health = v.health.saturating_sub(RIFLE_DAMAGE);
+        if v.health > 0 {
+            return;
+        }
+        v.deaths += 1;
+        v.respawn_at = now + RESPAWN_MS;
+        self.fighters[shooter].kills += 1;
+        self.scores[team] += 1;
+        if self.scores[team] >= self.kill_limit {
+            self.end(Some(team), "kill_limit", now, out);
+        }
+    }
+
+    fn respawn(&mut self, now: i64) {
+        for i in 0..self.fighters.len() {
+            let f = &self.fighters[i];
+            if f.health == 0 && f.respawn_at <= now {
+                let (x, y) = self.spawn(f.team);
+                let f = &mut self.fighters[i];
+                f.health = HEALTH;
+                f.x = x;
+                f.y = y;
+                f.last_ts = now;
+                f.last_shot = None;
+            }
+        }
+    }
+
+    fn state(&self, now: i64) -> ArenaState {
+        let elapsed = now - self.started;
+        let left = match &self.ending {
+            Some(_) => 0,
+            None => (self.time_limit_ms - elapsed).clamp(0, u32::MAX as i64) as u32,
+        };
+        ArenaState {
+            time_left_ms: left,
+            red: self.scores[0].min(u16::MAX as u32) as u16,
+            blue: self.scores[1].min(u16::MAX as u32) as u16,
+            phase: u8::from(self.ending.is_some()),
+            players: self
+                .fighters
+                .iter()
+                .map(|f| ArenaPlayer {
+                    slot: f.slot,
+                    team: f.team as u8,
+                    health: f.health,
+                    x: f.x,
+                    y: f.y,
+                    aim: f.aim,
+                    kills: f.kills.min(u16::MAX as u32) as u16,
+                    deaths: f.deaths.min(u16::MAX as u32) as u16,
+                    ack: f.ack,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl MatchHandler for Arena {
+    type State = ArenaMatch;
+
+    fn init(&self, params: &MatchParams) -> Result<Setup<ArenaMatch>, String> {
+        let map_name = params.text("map", MAPS[0].0)?;
+        let &(map, w, h) = MAPS
+            .iter()
+            .find(|(m, _, _)| *m == map_name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = MAPS.iter().map(|m| m.0).collect();
+                format!("params.map must be one of {}", names.join(", "))
+            })?;
+        let max_players = params.int("max_players", 10, 2..=16)? as u32;
+        let state = ArenaMatch {
+            match_id: params.match_id.clone(),
+            label: params.label.clone(),
+            map,
+            w,
+            h,
+            kill_limit: params.int("kill_limit", 50, 1..=1000)? as u32,
+            time_limit_ms: params.int("time_limit_secs", 600, 10..=3600)? * 1000,
+            vote_secs: params.int("vote_secs", 15, 0..=60)? as u32,
+            kick_after: params.int("kick_after", 10, 1..=1000)? as u32,
+            max_players,
+            params: params.params.clone(),
+            started: crate::time::now_ms(),
+            fighters: Vec::new(),
+            departed: Vec::new(),
+            scores: [0, 0],
+            phase: Phase::Playing,
+            ending: None,
+        };
+        Ok(Setup {
+            state,
+            tick_rate: params.tick_rate()?,
+            max_players,
+        })
+    }
+
+    fn join_attempt(&self, s: &ArenaMatch, _who: &Presence) -> Result<(), String> {
+        if s.ending.is_some() {
+            return Err("the match has ended".into());
+        }
+        if s.fighters.len() as u32 >= s.max_players {
+            return Err("the match is full".into());
+        }
+        Ok(())
+    }
+
+    fn join(&self, s: &mut ArenaMatch, who: &mut Presence, _out: &mut Outbox) {
+        let red = s.fighters.iter().filter(|f| f.team == 0).count();
+        let team = usize::from(red > s.fighters.len() - red);
+        who.team = Some(TEAMS[team].to_string());
+        let (x, y) = s.spawn(team);
+        // A player who comes back keeps what they scored.
+        let (kills, deaths, violations) =
+            match s.departed.iter().position(|p| p.user_id == who.user_id) {
+                Some(i) => {
+                    let p = s.departed.remove(i);
+                    (p.kills, p.deaths, p.violations)
+                }
+                None => (0, 0, 0),
+            };
+        s.fighters.push(Fighter {
+            user_id: who.user_id,
+            username: who.username.clone(),
+            slot: who.slot,
+            team,
+            x,
+            y,
+            aim: if team == 0 { 0.0 } else { std::f32::consts::PI },
+            health: HEALTH,
+            kills,
+            deaths,
+            last_ts: crate::time::now_ms(),
+            last_shot: None,
+            respawn_at: 0,
+            ack: 0,
+            violations,
+        });
+    }
+
+    fn leave(&self, s: &mut ArenaMatch, who: &Presence, _out: &mut Outbox) {
+        if let Some(i) = s.fighters.iter().position(|f| f.user_id == who.user_id) {
+            let f = s.fighters.remove(i);
+            s.departed.push(f.line());
+        }
+    }
+
+    fn tick(&self, s: &mut ArenaMatch, _tick: u64, inputs: Inputs, out: &mut Outbox) -> Flow {
+        let now = crate::time::now_ms();
+        let mut flow = Flow::Continue;
+        match &mut s.phase {
+            Phase::Playing => {
+                for input in &inputs.datagrams {
+                    if s.ending.is_some() {
+                        break;
+                    }
+                    s.input(input, now, out);
+                }
+                s.respawn(now);
+                if s.ending.is_none() && now - s.started >= s.time_limit_ms {
+                    let winner = match s.scores[0].cmp(&s.scores[1]) {
+                        std::cmp::Ordering::Greater => Some(0),
+                        std::cmp::Ordering::Less => Some(1),
+                        std::cmp::Ordering::Equal => None,
+                    };
+                    s.end(winner, "time_limit", now, out);
+                }
+            }
+            Phase::Voting { until, votes } => {
+                let options = vote_options();
+                for m in inputs.messages {
+                    if let MessageKind::Vote { option } = m.kind {
+                        if options.contains(&option) {
+                            votes.insert(m.user_id, option);
+                        }
+                    }
+                }
+                if now >= *until {
+                    let mut tally: BTreeMap<String, u32> =
+                        options.iter().map(|o| (o.clone(), 0)).collect();
+                    for v in votes.values() {
+                        *tally.entry(v.clone()).or_insert(0) += 1;
+                    }
+                    let mut chosen = options[0].clone();
+                    for o in &options {
+                        if tally.get(o) > tally.get(&chosen) {
+                            chosen = o.clone();
+                        }
+                    }
+                    let next = if s.fighters.is_empty() {
+                        None
+                    } else {
+                        let mut params = match &s.params {
+                            serde_json::Value::Object(m) => m.clone(),
+                            _ => serde_json::Map::new(),
+                        };
+                        let map = chosen.trim_start_matches("arena/").to_string();
+                        params.insert("map".into(), serde_json::Value::String(map));
+                        Some(("arena".to_string(), serde_json::Value::Object(params)))
+                    };
+                    out.push(Effect::VoteResult {
+                        option: chosen,
+                        tally,
+                        next,
+                    });
+                    flow = Flow::End;
+                }
+            }
+        }
+        out.datagram(Target::All, arena_op::STATE, s.state(now).encode());
+        flow
+    }
+
+    fn terminate(&self, s: ArenaMatch) -> Option<MatchResult> {
+        let ending = s.ending.as_ref()?;
+        Some(MatchResult {
+            match_id: s.match_id.clone(),
+            mode: "arena".into(),
+            label: s.label.clone(),
+            map: s.map.to_string(),
+            winner: ending.winner.map(|t| TEAMS[t].to_string()),
+            reason: ending.reason.to_string(),
+            team_scores: s.team_scores(),
+            started_at: s.started,
+            ended_at: ending.at,
+            duration_ms: (ending.at - s.started).max(0) as u64,
+            players: s.lines(),
+        })
+    }
+}

@@ -1,0 +1,515 @@
+//! Realtime over QUIC: the quinn endpoint (same port number and certificate as HTTPS,
+//! TLS 1.3, ALPN `outpost/1`), authenticated connections speaking `docs/PROTOCOL.md`, and
+//! the live matches of this node, each an actor ticking at its rate. The [`Node`] is what
+//! the rest of the server sees: it registers itself as the App's
+//! [`MatchDirectory`](crate::features::matches::MatchDirectory) so the room RPCs can create
+//! and find matches without importing this transport.
+
+mod arena;
+mod chat;
+mod connection;
+mod peer;
+pub mod protocol;
+mod relay;
+mod room;
+mod stats;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use arena::Arena;
+pub use relay::Relay;
+pub use room::{
+    Effect, Flow, Input, Inputs, MatchHandler, MatchParams, Message, MessageKind, Outbox, Presence,
+    Setup, Target,
+};
+
+use crate::app::App;
+use crate::auth::UserId;
+use crate::config::RealtimeConfig;
+use crate::events::Event;
+use crate::features::matches::{
+    DirectoryError, Endpoint, LiveMatch, MatchDirectory, NewMatch, Presence as OnlinePresence,
+    RealtimeStats, Ticket,
+};
+use crate::store::GameId;
+use crate::tls::Certs;
+use chat::Profanity;
+use peer::Peer;
+use protocol::{Code, ServerMsg};
+use room::{Command, MatchEntry};
+use stats::Stats;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RealtimeError {
+    #[error("QUIC TLS configuration: {0}")]
+    Tls(String),
+    #[error("QUIC transport configuration: {0}")]
+    Config(String),
+    #[error("cannot listen for QUIC on {addr}: {err}")]
+    Bind { addr: SocketAddr, err: String },
+}
+
+/// The built-in modes. A studio adds a mode by implementing [`MatchHandler`] and naming it
+/// here.
+pub const MODES: &[&str] = &["relay", "arena"];
+
+/// The realtime side of one server: connections, matches, tickets.
+pub struct Node {
+    me: Weak<Node>,
+    pub(crate) app: App,
+    pub(crate) cfg: RealtimeConfig,
+    endpoint: Endpoint,
+    matches: RwLock<HashMap<String, Arc<MatchEntry>>>,
+    next_handle: AtomicU32,
+    next_peer: AtomicU64,
+    /// Connections being served, handshakes included (the cap counts these).
+    live: Arc<AtomicUsize>,
+    peers: RwLock<HashMap<u64, Arc<Peer>>>,
+    tickets: Mutex<HashMap<String, (GameId, Ticket)>>,
+    pub(crate) profanity: Profanity,
+    pub(crate) stats: Arc<Stats>,
+    relay: Arc<Relay>,
+    arena: Arc<Arena>,
+}
+
+/// One counted connection; uncounted when dropped.
+pub(crate) struct ConnectionSlot {
+    live: Arc<AtomicUsize>,
+    pub count: usize,
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A started realtime endpoint.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub task: JoinHandle<()>,
+}
+
+fn server_config(
+    certs: &Arc<Certs>,
+    cfg: &RealtimeConfig,
+) -> Result<quinn::ServerConfig, RealtimeError> {
+    let tls = certs.server_config(&[protocol::ALPN], true);
+    let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)
+        .map_err(|e| RealtimeError::Tls(e.to_string()))?;
+    let mut server = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    let mut transport = quinn::TransportConfig::default();
+    transport
+        .max_idle_timeout(Some(
+            quinn::IdleTimeout::try_from(Duration::from_secs(cfg.idle_timeout_secs))
+                .map_err(|e| RealtimeError::Config(e.to_string()))?,
+        ))
+        .keep_alive_interval(Some(Duration::from_secs(cfg.keep_alive_secs)))
+        .max_concurrent_bidi_streams(1u32.into())
+        .max_concurrent_uni_streams(0u32.into())
+        .datagram_receive_buffer_size(Some(64 * 1024))
+        .datagram_send_buffer_size(64 * 1024);
+    server.transport_config(Arc::new(transport));
+    Ok(server)
+}
+
+/// Starts QUIC on `addr` and registers the node as the App's match directory. Runs until
+/// `stop` turns true, then ends every match and closes every connection.
+pub fn start(
+    app: App,
+    certs: &Arc<Certs>,
+    addr: SocketAddr,
+    stop: watch::Receiver<bool>,
+) -> Result<Running, RealtimeError> {
+    let cfg = app.config.realtime.clone();
+    let endpoint = quinn::Endpoint::server(server_config(certs, &cfg)?, addr).map_err(|e| {
+        RealtimeError::Bind {
+            addr,
+            err: e.to_string(),
+        }
+    })?;
+    let bound = endpoint.local_addr().map_err(|e| RealtimeError::Bind {
+        addr,
+        err: e.to_string(),
+    })?;
+    let host = match &cfg.public_host {
+        Some(h) => h.clone(),
+        None if bound.ip().is_unspecified() => "localhost".into(),
+        None => bound.ip().to_string(),
+    };
+    let node = Arc::new_cyclic(|me| Node {
+        me: me.clone(),
+        endpoint: Endpoint {
+            host,
+            port: bound.port(),
+            alpn: String::from_utf8_lossy(protocol::ALPN).into_owned(),
+        },
+        profanity: Profanity::new(&cfg.profanity_extra),
+        cfg,
+        app: app.clone(),
+        matches: RwLock::new(HashMap::new()),
+        next_handle: AtomicU32::new(1),
+        next_peer: AtomicU64::new(1),
+        live: Arc::new(AtomicUsize::new(0)),
+        peers: RwLock::new(HashMap::new()),
+        tickets: Mutex::new(HashMap::new()),
+        stats: Arc::new(Stats::default()),
+        relay: Arc::new(Relay),
+        arena: Arc::new(Arena),
+    });
+    tracing::debug!(
+        words = node.profanity.words(),
+        "chat profanity filter loaded"
+    );
+    let _ = app.matches.set(node.clone());
+    tokio::spawn(node.clone().listen_bus(stop.clone()));
+    tokio::spawn(node.clone().sweep_tickets(stop.clone()));
+    let task = tokio::spawn(node.accept(endpoint, stop));
+    Ok(Running { addr: bound, task })
+}
+
+impl Node {
+    fn arc(&self) -> Option<Arc<Node>> {
+        self.me.upgrade()
+    }
+
+    async fn accept(self: Arc<Self>, endpoint: quinn::Endpoint, mut stop: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = stop.changed() => break,
+                incoming = endpoint.accept() => match incoming {
+                    Some(i) => {
+                        tokio::spawn(connection::serve(self.clone(), i));
+                    }
+                    None => break,
+                },
+            }
+        }
+        let entries: Vec<Arc<MatchEntry>> = self
+            .matches
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for e in entries {
+            let _ = e.tx.try_send(Command::Stop);
+        }
+        endpoint.close(
+            quinn::VarInt::from_u32(Code::ShuttingDown.as_u16() as u32),
+            b"server stopping",
+        );
+        let _ = tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle()).await;
+    }
+
+    /// Bans close connections at once; notifications are pushed to connected users.
+    async fn listen_bus(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut rx = self.app.bus.subscribe();
+        loop {
+            let event = tokio::select! {
+                _ = stop.changed() => return,
+                e = rx.recv() => e,
+            };
+            match event {
+                Ok(Event::Banned { user_id, reason }) => {
+                    for p in self.peers_where(|p| p.user_id == user_id) {
+                        let msg = format!("account banned: {reason}");
+                        p.send(&ServerMsg::Error {
+                            rid: 0,
+                            code: Code::Banned.as_u16(),
+                            message: msg.clone(),
+                        });
+                        p.close(Code::Banned, &msg);
+                    }
+                }
+                Ok(Event::Notification {
+                    game_id,
+                    user_id,
+                    notification,
+                }) => {
+                    let msg = ServerMsg::Notification {
+                        game_id: game_id.to_string(),
+                        notification,
+                    };
+                    for p in self.peers_where(|p| p.user_id == user_id && p.game == game_id) {
+                        p.send(&msg);
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "realtime fell behind the event bus");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+
+    async fn sweep_tickets(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut every = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = every.tick() => {
+                    let now = crate::time::now_ms();
+                    self.tickets
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .retain(|_, (_, t)| t.expires_at > now);
+                }
+            }
+        }
+    }
+
+    fn peers_where(&self, f: impl Fn(&Peer) -> bool) -> Vec<Arc<Peer>> {
+        self.peers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|p| f(p))
+            .cloned()
+            .collect()
+    }
+
+    /// Counts a connection while it is served; `count` includes it.
+    pub(crate) fn connection_slot(&self) -> ConnectionSlot {
+        let count = self.live.fetch_add(1, Ordering::Relaxed) + 1;
+        ConnectionSlot {
+            live: self.live.clone(),
+            count,
+        }
+    }
+
+    pub(crate) fn next_peer_id(&self) -> u64 {
+        self.next_peer.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn add_peer(&self, p: Arc<Peer>) {
+        self.peers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(p.id, p);
+    }
+
+    pub(crate) fn remove_peer(&self, id: u64) {
+        self.peers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+    }
+
+    pub(crate) fn connections(&self) -> usize {
+        self.peers.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Sends a frame to everyone connected to `game`.
+    pub(crate) fn broadcast(&self, game: GameId, msg: &ServerMsg) {
+        for p in self.peers_where(|p| p.game == game) {
+            p.send(msg);
+        }
+    }
+
+    pub(crate) fn entry(&self, game: GameId, match_id: &str) -> Option<Arc<MatchEntry>> {
+        self.matches
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(match_id)
+            .filter(|e| e.game == game)
+            .cloned()
+    }
+
+    pub(crate) fn remove_match(&self, match_id: &str) {
+        self.matches
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(match_id);
+    }
+
+    /// Starts a match of a known mode.
+    pub(crate) fn create_match(&self, new: &NewMatch) -> Result<LiveMatch, DirectoryError> {
+        let Some(me) = self.arc() else {
+            return Err(DirectoryError::Unavailable("realtime is stopping".into()));
+        };
+        if !MODES.contains(&new.mode.as_str()) {
+            return Err(DirectoryError::Invalid(format!(
+                "mode: `{}` is not a mode (known: {})",
+                new.mode,
+                MODES.join(", ")
+            )));
+        }
+        if new.label.chars().count() > 64 || new.label.chars().any(char::is_control) {
+            return Err(DirectoryError::Invalid(
+                "label must be at most 64 characters without control characters".into(),
+            ));
+        }
+        if !matches!(
+            new.params,
+            serde_json::Value::Object(_) | serde_json::Value::Null
+        ) {
+            return Err(DirectoryError::Invalid("params must be an object".into()));
+        }
+        if self.matches.read().unwrap_or_else(|p| p.into_inner()).len() >= self.cfg.max_matches {
+            return Err(DirectoryError::Unavailable(
+                "this node runs as many matches as it may".into(),
+            ));
+        }
+        let params = MatchParams {
+            match_id: uuid::Uuid::new_v4().to_string(),
+            mode: new.mode.clone(),
+            label: new.label.clone(),
+            params: new.params.clone(),
+            default_tick_hz: self.cfg.tick_hz,
+        };
+        let handle = self.next_handle.fetch_add(1, Ordering::Relaxed);
+        let entry = match new.mode.as_str() {
+            "arena" => room::spawn(me, self.arena.clone(), new, params, handle),
+            _ => room::spawn(me, self.relay.clone(), new, params, handle),
+        }
+        .map_err(DirectoryError::Invalid)?;
+        let live = entry.live();
+        self.matches
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(entry.id.clone(), entry);
+        Ok(live)
+    }
+
+    /// Spends a ticket: it must be unexpired and for this user, game and match.
+    pub(crate) fn redeem(
+        &self,
+        ticket: &str,
+        game: GameId,
+        match_id: &str,
+        user: UserId,
+    ) -> Result<(), (Code, String)> {
+        let found = self
+            .tickets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(ticket);
+        match found {
+            Some((g, t))
+                if g == game
+                    && t.match_id == match_id
+                    && t.user_id == user
+                    && t.expires_at > crate::time::now_ms() =>
+            {
+                Ok(())
+            }
+            Some(_) => Err((
+                Code::Refused,
+                "the ticket is expired or for another player or match".into(),
+            )),
+            None => Err((Code::NotFound, "unknown ticket (tickets work once)".into())),
+        }
+    }
+}
+
+impl MatchDirectory for Node {
+    fn create(&self, new: NewMatch) -> Result<LiveMatch, DirectoryError> {
+        self.create_match(&new)
+    }
+
+    fn find(&self, game: GameId, match_id: &str) -> Option<LiveMatch> {
+        self.entry(game, match_id).map(|e| e.live())
+    }
+
+    fn list(
+        &self,
+        game: GameId,
+        mode: Option<&str>,
+        label: Option<&str>,
+        limit: usize,
+    ) -> Vec<LiveMatch> {
+        let mut v: Vec<LiveMatch> = self
+            .matches
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|e| {
+                e.game == game
+                    && !e.private
+                    && e.has_room()
+                    && mode.is_none_or(|m| m == e.mode)
+                    && label.is_none_or(|l| l == e.label)
+            })
+            .map(|e| e.live())
+            .collect();
+        v.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then(a.match_id.cmp(&b.match_id))
+        });
+        v.truncate(limit);
+        v
+    }
+
+    fn ticket(&self, game: GameId, match_id: &str, user: UserId) -> Result<Ticket, DirectoryError> {
+        let entry = self.entry(game, match_id).ok_or_else(|| {
+            DirectoryError::NotFound(format!("match_id: no live match {match_id}"))
+        })?;
+        if !entry.has_room() {
+            return Err(DirectoryError::Refused(
+                "the match is full or has ended".into(),
+            ));
+        }
+        let mut raw = [0u8; 24];
+        rand::Rng::fill(&mut rand::thread_rng(), &mut raw);
+        let t = Ticket {
+            ticket: URL_SAFE_NO_PAD.encode(raw),
+            match_id: match_id.to_string(),
+            user_id: user,
+            expires_at: crate::time::now_ms() + self.cfg.ticket_ttl_secs as i64 * 1000,
+        };
+        self.tickets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(t.ticket.clone(), (game, t.clone()));
+        Ok(t)
+    }
+
+    fn presences(&self, game: GameId, users: &[UserId]) -> Vec<OnlinePresence> {
+        let mut by_user: BTreeMap<UserId, OnlinePresence> = BTreeMap::new();
+        for p in
+            self.peers_where(|p| p.game == game && (users.is_empty() || users.contains(&p.user_id)))
+        {
+            let e = by_user.entry(p.user_id).or_insert_with(|| OnlinePresence {
+                user_id: p.user_id,
+                username: p.username.clone(),
+                sessions: 0,
+                match_ids: Vec::new(),
+                online_since: p.connected_at,
+            });
+            e.sessions += 1;
+            e.online_since = e.online_since.min(p.connected_at);
+            for m in p.matches() {
+                if !e.match_ids.contains(&m.id) {
+                    e.match_ids.push(m.id.clone());
+                }
+            }
+        }
+        by_user.into_values().collect()
+    }
+
+    fn endpoint(&self) -> Endpoint {
+        self.endpoint.clone()
+    }
+
+    fn stats(&self, reset: bool) -> RealtimeStats {
+        let matches = self.matches.read().unwrap_or_else(|p| p.into_inner()).len();
+        let s = self
+            .stats
+            .snapshot(self.connections() as u64, matches as u64);
+        if reset {
+            self.stats.reset();
+        }
+        s
+    }
+}
