@@ -500,6 +500,9 @@ impl Config {
         if self.server.max_body_bytes < 1024 {
             return bad("server.max_body_bytes must be at least 1024".into());
         }
+        if self.storage.max_object_bytes < 64 {
+            return bad("storage.max_object_bytes must be at least 64".into());
+        }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return bad("tls.cert and tls.key must be given together".into());
         }
@@ -708,6 +711,23 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("log.format"), "{err}");
+        let err = load(
+            None,
+            env(&[("OUTPOST_STORAGE_MAX_OBJECT_BYTES", "10")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("storage.max_object_bytes"),
+            "{err}"
+        );
+        let ok = load(
+            None,
+            env(&[("OUTPOST_STORAGE_MAX_OBJECT_BYTES", "4096")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(ok.config.storage.max_object_bytes, 4096);
     }
 
     #[test]

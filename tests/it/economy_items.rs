@@ -96,6 +96,20 @@ async fn inventory_refuses_bad_input_and_player_grants() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), 403);
+    let bob = server.new_player().await;
+    let err = bob
+        .rpc("inventory_list", json!({"game_id": game, "user_id": uid}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 403);
+    let err = bob
+        .rpc(
+            "inventory_consume",
+            json!({"game_id": game, "user_id": uid, "items": [{"id": "potion", "quantity": 1}]}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 403);
     for (items, field) in [
         (json!([{"id": "potion", "quantity": 0}]), "quantity"),
         (json!([{"id": "", "quantity": 1}]), "id"),

@@ -198,3 +198,46 @@ pub async fn debit(
 ) -> Result<Applied, WalletError> {
     move_one(game, user, currency, amount, -1, reason).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn credit_and_debit_keep_balance_and_ledger_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 100).unwrap();
+        let g = store.create_game("arena", Default::default()).unwrap();
+        let game = store.game(g.id).unwrap();
+        let user = uuid::Uuid::new_v4();
+        credit(&game, user, "coins", 30, "prize").await.unwrap();
+        let a = debit(&game, user, "coins", 12, "entry fee").await.unwrap();
+        assert_eq!(a.wallet.get("coins"), Some(&18));
+        assert_eq!(a.entry.seq, 2);
+        assert!(matches!(
+            debit(&game, user, "coins", 19, "entry fee").await,
+            Err(WalletError::Insufficient { would_be: -1, .. })
+        ));
+        assert!(matches!(
+            credit(&game, user, "coins", 0, "nothing").await,
+            Err(WalletError::Invalid(_))
+        ));
+        assert_eq!(
+            balances(&game, user).unwrap().currencies.get("coins"),
+            Some(&18)
+        );
+        let ledger: Vec<LedgerEntry> = game
+            .tree(LEDGER)
+            .unwrap()
+            .scan_prefix(Key::new().uuid(user))
+            .map(|r| r.unwrap().1)
+            .collect();
+        assert_eq!(ledger.len(), 2);
+        assert_eq!(ledger[0].reason, "entry fee", "newest first");
+        assert_eq!(
+            rules::total("coins", ledger.iter().map(|e| &e.changeset)),
+            18
+        );
+    }
+}
