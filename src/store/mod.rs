@@ -52,6 +52,10 @@ struct Inner {
     /// one point in time.
     gate: Arc<RwLock<()>>,
     games: RwLock<std::collections::HashMap<GameId, GameRecord>>,
+    /// Group commit: how many `durable` calls have been made, and (under the lock) how many
+    /// of them the last finished flush covers.
+    flush_requests: std::sync::atomic::AtomicU64,
+    flushed: tokio::sync::Mutex<u64>,
 }
 
 impl Store {
@@ -91,6 +95,8 @@ impl Store {
                 path,
                 gate: Arc::new(RwLock::new(())),
                 games: RwLock::new(Default::default()),
+                flush_requests: std::sync::atomic::AtomicU64::new(0),
+                flushed: tokio::sync::Mutex::new(0),
             }),
         };
         store.load_games()?;
@@ -107,9 +113,27 @@ impl Store {
         Ok(Tree::new(t, self.inner.gate.clone()))
     }
 
-    /// Makes every write answered so far durable. Concurrent callers share one flush.
+    /// Makes every write answered so far durable. Concurrent callers share one flush (group
+    /// commit): a caller whose writes a finished flush already covers returns at once.
+    ///
+    /// The flush runs on a tokio blocking thread, one at a time, not through sled's
+    /// `flush_async`: that one parks a task in sled's small IO pool per caller, and with
+    /// as many concurrent callers as pool threads the task that writes the log buffer they
+    /// all wait for never gets a thread (sled 0.34 deadlocks).
     pub async fn durable(&self) -> Result<(), StoreError> {
-        self.inner.db.flush_async().await?;
+        use std::sync::atomic::Ordering;
+        let mine = self.inner.flush_requests.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut flushed = self.inner.flushed.lock().await;
+        if *flushed >= mine {
+            return Ok(());
+        }
+        // Every request counted so far was made after its writes: this flush covers them.
+        let covers = self.inner.flush_requests.load(Ordering::SeqCst);
+        let db = self.inner.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| StoreError::Sled(format!("flush task failed: {e}")))??;
+        *flushed = covers;
         Ok(())
     }
 
@@ -226,6 +250,37 @@ mod tests {
             Err(other) => panic!("expected Locked, got {other}"),
             Ok(_) => panic!("second open succeeded"),
         }
+    }
+
+    #[test]
+    fn many_concurrent_durable_writes_finish() {
+        // More concurrent callers than sled's IO pool has threads: with `flush_async` this
+        // could park every pool thread behind a log write that never ran.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 0).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut tasks = Vec::new();
+            for t in 0..32u64 {
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    let tree = store.global("counts").unwrap();
+                    for i in 0..20u64 {
+                        tree.insert(Key::new().u64(t).u64(i), &i).unwrap();
+                        store.durable().await.unwrap();
+                    }
+                }));
+            }
+            let all = futures_util::future::join_all(tasks);
+            tokio::time::timeout(std::time::Duration::from_secs(60), all)
+                .await
+                .expect("durable writes finished");
+        });
+        assert_eq!(store.global("counts").unwrap().len(), 32 * 20);
     }
 
     #[test]

@@ -21,8 +21,25 @@ impl Tree {
         Tree { inner, gate }
     }
 
+    /// The shared side of the write gate. While a backup holds the gate, a write waits;
+    /// on a tokio worker it waits via `block_in_place`, so the worker's other tasks (reads,
+    /// health checks, other games' traffic) move to another thread instead of stalling.
     fn write_guard(&self) -> std::sync::RwLockReadGuard<'_, ()> {
-        self.gate.read().unwrap_or_else(|p| p.into_inner())
+        match self.gate.try_read() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                let on_worker = tokio::runtime::Handle::try_current().is_ok_and(|h| {
+                    h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+                });
+                let wait = || self.gate.read().unwrap_or_else(|p| p.into_inner());
+                if on_worker {
+                    tokio::task::block_in_place(wait)
+                } else {
+                    wait()
+                }
+            }
+        }
     }
 
     pub fn name(&self) -> String {

@@ -6,3 +6,4 @@ mod core_auth;
 mod ops_backup;
 mod ops_bans;
 mod ops_cli;
+mod ops_signals;
