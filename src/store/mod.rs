@@ -313,6 +313,37 @@ mod tests {
     }
 
     #[test]
+    fn many_concurrent_durable_writes_finish() {
+        // More concurrent callers than sled's IO pool has threads: with `flush_async` this
+        // could park every pool thread behind a log write that never ran.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 0).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut tasks = Vec::new();
+            for t in 0..32u64 {
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    let tree = store.global("counts").unwrap();
+                    for i in 0..20u64 {
+                        tree.insert(Key::new().u64(t).u64(i), &i).unwrap();
+                        store.durable().await.unwrap();
+                    }
+                }));
+            }
+            let all = futures_util::future::join_all(tasks);
+            tokio::time::timeout(std::time::Duration::from_secs(60), all)
+                .await
+                .expect("durable writes finished");
+        });
+        assert_eq!(store.global("counts").unwrap().len(), 32 * 20);
+    }
+
+    #[test]
     fn a_transaction_changes_all_trees_or_none() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), 100).unwrap();

@@ -27,8 +27,9 @@ impl Tree {
         }
     }
 
+    /// The shared side of the write gate. While a backup holds the gate, a write waits.
     fn write_guard(&self) -> std::sync::RwLockReadGuard<'_, ()> {
-        self.gate.read().unwrap_or_else(|p| p.into_inner())
+        shared(&self.gate)
     }
 
     pub fn name(&self) -> String {
@@ -162,7 +163,7 @@ impl Tree {
             )));
         };
         let _g = first.write_guard();
-        let _tx = first.tx_gate.read().unwrap_or_else(|p| p.into_inner());
+        let _tx = shared(&first.tx_gate);
         let sled_trees: Vec<sled::Tree> = trees.iter().map(|t| t.inner.clone()).collect();
         let result = sled_trees.as_slice().transaction(|view| {
             let tx = Txn::new(view);
@@ -183,6 +184,26 @@ impl Tree {
                 "a stored value could not be encoded or decoded".into(),
             ))),
             Err(TransactionError::Storage(s)) => Err(E::from(StoreError::from(s))),
+        }
+    }
+}
+
+/// Takes the shared side of a gate. If it must wait (a backup or a flush holds the other
+/// side), a tokio worker waits via `block_in_place`, so its other tasks (reads, health
+/// checks, other games' traffic) move to another thread instead of stalling.
+fn shared(gate: &RwLock<()>) -> std::sync::RwLockReadGuard<'_, ()> {
+    match gate.try_read() {
+        Ok(g) => g,
+        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => {
+            let on_worker = tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+            let wait = || gate.read().unwrap_or_else(|p| p.into_inner());
+            if on_worker {
+                tokio::task::block_in_place(wait)
+            } else {
+                wait()
+            }
         }
     }
 }

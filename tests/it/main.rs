@@ -13,6 +13,7 @@ mod economy_wallet;
 mod ops_backup;
 mod ops_bans;
 mod ops_cli;
+mod ops_signals;
 mod realtime_arena;
 mod realtime_ban;
 mod realtime_connect;
