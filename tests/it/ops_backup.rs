@@ -250,7 +250,14 @@ async fn scheduled_backups_are_taken_and_pruned() {
             .filter(|e| e["action"] == "backup_create" && e["actor"] == "schedule")
             .count();
         if taken >= 3 {
-            listed = server.cli_json(&["backup", "list"]).await;
+            // Pruning follows each scheduled backup's audit entry: give it its moment.
+            for _ in 0..50 {
+                listed = server.cli_json(&["backup", "list"]).await;
+                if listed["backups"].as_array().is_some_and(|b| b.len() <= 2) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
             break;
         }
     }
