@@ -365,16 +365,21 @@ fn env_name(section: &str, key: &str) -> String {
     format!("OUTPOST_{}_{}", section.to_uppercase(), key.to_uppercase())
 }
 
-fn env_value(raw: &str) -> toml::Value {
-    // Numbers and booleans are read as such; everything else is a string.
+/// An environment value as TOML: numbers and booleans where the key's default is one,
+/// text everywhere else (so `OUTPOST_SERVER_KEY=12345678` stays a key, not a number).
+fn env_value(section: &str, key: &str, raw: &str) -> toml::Value {
+    let text = || toml::Value::String(raw.to_string());
+    let defaults = toml::Value::try_from(Config::default()).unwrap_or(toml::Value::Boolean(false));
+    let typed = matches!(
+        defaults.get(section).and_then(|s| s.get(key)),
+        Some(toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_))
+    );
+    if !typed {
+        return text();
+    }
     match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
-        Ok(mut t) => match t.remove("v") {
-            Some(
-                v @ (toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_)),
-            ) => v,
-            _ => toml::Value::String(raw.to_string()),
-        },
-        Err(_) => toml::Value::String(raw.to_string()),
+        Ok(mut t) => t.remove("v").unwrap_or_else(text),
+        Err(_) => text(),
     }
 }
 
@@ -442,9 +447,9 @@ pub fn load(
     env.sort();
     for (name, raw) in env {
         if let Some((_, (s, k))) = ENV_ALIASES.iter().find(|(n, _)| *n == name) {
-            set(&mut table, s, k, env_value(&raw));
+            set(&mut table, s, k, env_value(s, k, &raw));
         } else if let Some((s, k)) = KEYS.iter().find(|(s, k)| env_name(s, k) == name) {
-            set(&mut table, s, k, env_value(&raw));
+            set(&mut table, s, k, env_value(s, k, &raw));
         } else if !ENV_OTHER.contains(&name.as_str()) {
             unknown.push(format!("{name} (environment)"));
         }
@@ -796,6 +801,31 @@ mod tests {
                 "{section}.{key} in the example"
             );
         }
+    }
+
+    #[test]
+    fn numeric_looking_keys_stay_text() {
+        let loaded = load(
+            None,
+            env(&[
+                ("OUTPOST_SERVER_KEY", "12345678"),
+                ("OUTPOST_HTTP_KEY", "1e50000000"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(loaded.config.auth.server_key.as_deref(), Some("12345678"));
+        assert_eq!(loaded.config.auth.http_key.as_deref(), Some("1e50000000"));
+        let err = load(
+            None,
+            env(&[("OUTPOST_SERVER_MAX_BODY_BYTES", "lots")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("max_body_bytes") || err.to_string().contains("invalid type"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -155,7 +155,16 @@ fn read_pair(cert: &Path, key: &Path) -> Result<CertifiedKey, TlsError> {
         path: key.display().to_string(),
         err: e.to_string(),
     })?;
-    Ok(CertifiedKey::new(chain, signing))
+    let certified = CertifiedKey::new(chain, signing);
+    // A renewal whose key does not belong to its certificate would break every handshake.
+    certified.keys_match().map_err(|e| TlsError::BadKey {
+        path: key.display().to_string(),
+        err: format!(
+            "it does not match the certificate in {}: {e}",
+            cert.display()
+        ),
+    })?;
+    Ok(certified)
 }
 
 /// Writes `cert.pem` and `key.pem` (0600) for the given host names into `dir`.
@@ -226,5 +235,11 @@ mod tests {
         assert_eq!(std::fs::read(&again.paths().cert).unwrap(), first);
         std::fs::write(&certs.paths().cert, "broken").unwrap();
         assert!(certs.reload().is_err(), "a bad renewal is refused");
+        // A certificate with someone else's key is refused too.
+        let other = dir.path().join("other");
+        let paths = generate_self_signed(&other, &["localhost".into()]).unwrap();
+        std::fs::copy(&paths.cert, &certs.paths().cert).unwrap();
+        let err = certs.reload().unwrap_err();
+        assert!(err.to_string().contains("does not match"), "{err}");
     }
 }

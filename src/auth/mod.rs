@@ -82,6 +82,9 @@ struct Inner {
     by_custom: Tree,
     revoked: Tree,
     bans: Tree,
+    /// Accounts on the server, counted once (sled's `len` walks the tree) and kept since;
+    /// -1 until first asked.
+    count: std::sync::atomic::AtomicI64,
 }
 
 fn uid_key(id: UserId) -> Key {
@@ -113,6 +116,7 @@ impl Auth {
                 by_custom: store.global(BY_CUSTOM)?,
                 revoked: store.global(REVOKED)?,
                 bans: store.global(BANS)?,
+                count: std::sync::atomic::AtomicI64::new(-1),
             }),
         })
     }
@@ -238,7 +242,14 @@ impl Auth {
                 Ok(())
             });
             match result {
-                Ok(()) => return Ok(Some(account)),
+                Ok(()) => {
+                    let _ = self.inner.count.fetch_update(
+                        std::sync::atomic::Ordering::AcqRel,
+                        std::sync::atomic::Ordering::Acquire,
+                        |c| (c >= 0).then_some(c + 1),
+                    );
+                    return Ok(Some(account));
+                }
                 Err(Outcome::CredentialTaken) => return Ok(None),
                 Err(Outcome::UsernameTaken) if given => {
                     return Err(AuthError::AlreadyExists(
@@ -271,8 +282,8 @@ impl Auth {
             exp: now + self.inner.session_ttl,
             iat: now,
         };
+        // One token id for the pair, as Nakama does: revoking it revokes both.
         let refresh = Claims {
-            tid: Uuid::new_v4().to_string(),
             exp: now + self.inner.refresh_ttl,
             ..claims.clone()
         };
@@ -320,7 +331,9 @@ impl Auth {
             TokenError::Expired => AuthError::Unauthenticated("Refresh token has expired.".into()),
             _ => AuthError::Unauthenticated("Refresh token invalid.".into()),
         })?;
-        let uid = self.check_live(&old)?;
+        let uid = Uuid::parse_str(&old.uid)
+            .map_err(|_| AuthError::Unauthenticated("Refresh token invalid.".into()))?;
+        self.refuse_if_banned(uid)?;
         let account = self
             .account(uid)
             .map_err(|_| AuthError::NotFound("User account not found.".into()))?;
@@ -331,7 +344,15 @@ impl Auth {
             }
             _ => old.vrs.clone(),
         };
-        self.revoke(&old.tid, old.exp)?;
+        // Spending the refresh token is one compare-and-set: of two refreshes racing with
+        // the same token, exactly one wins (this also revokes the old session token).
+        if !self
+            .inner
+            .revoked
+            .insert_new(text_key(&old.tid), &old.exp)?
+        {
+            return Err(AuthError::Unauthenticated("Token has been revoked.".into()));
+        }
         let pair = self.issue(&account, vars)?;
         self.inner.store.durable().await?;
         Ok(pair)
@@ -411,7 +432,18 @@ impl Auth {
     }
 
     pub fn count(&self) -> usize {
-        self.inner.accounts.len()
+        use std::sync::atomic::Ordering;
+        let known = self.inner.count.load(Ordering::Acquire);
+        if known >= 0 {
+            return known as usize;
+        }
+        let n = self.inner.accounts.len() as i64;
+        // Creations since the walk began have bumped nothing (-1): count them now.
+        let _ = self
+            .inner
+            .count
+            .compare_exchange(-1, n, Ordering::AcqRel, Ordering::Acquire);
+        self.inner.count.load(Ordering::Acquire).max(0) as usize
     }
 
     /// Accounts in id order, after `after` when given.
@@ -462,9 +494,12 @@ impl Auth {
                 .get(0, uid_key(id))?
                 .ok_or(Abort::Fail(Outcome::Missing))?;
             if let Some(new_name) = &update.username {
-                if !new_name.eq_ignore_ascii_case(&account.username) {
-                    let new_key = text_key(&new_name.to_lowercase());
-                    if tx.get::<Uuid, _>(1, &new_key)?.is_some() {
+                let new_key = text_key(&new_name.to_lowercase());
+                if new_key != text_key(&account.username.to_lowercase()) {
+                    if tx
+                        .get::<Uuid, _>(1, &new_key)?
+                        .is_some_and(|owner| owner != id)
+                    {
                         return Err(Abort::Fail(Outcome::UsernameTaken));
                     }
                     tx.remove(1, text_key(&account.username.to_lowercase()))?;
@@ -501,10 +536,20 @@ impl Auth {
     }
 
     pub async fn set_role(&self, id: UserId, role: Role) -> Result<Account, AuthError> {
-        let mut account = self.account(id)?;
-        account.role = role;
-        account.update_time = crate::time::now();
-        self.inner.accounts.insert(uid_key(id), &account)?;
+        // In a transaction, so a rename racing with it is not overwritten.
+        let account = Tree::transaction(&[&self.inner.accounts], |tx| {
+            let mut account: Account = tx
+                .get(0, uid_key(id))?
+                .ok_or(Abort::Fail(Outcome::Missing))?;
+            account.role = role;
+            account.update_time = crate::time::now();
+            tx.insert(0, uid_key(id), &account)?;
+            Ok(account)
+        })
+        .map_err(|e| match e {
+            Outcome::Store(s) => AuthError::Store(s),
+            _ => AuthError::NotFound(format!("user {id} not found")),
+        })?;
         self.inner.store.durable().await?;
         Ok(account)
     }

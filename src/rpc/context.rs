@@ -26,7 +26,8 @@ impl RpcContext {
     }
 
     /// The user a call acts on. A player acts on themself (naming anyone else is refused);
-    /// a server or admin caller must name the user.
+    /// a server or admin caller must name the user, and the account must exist (a typo must
+    /// not move value to nobody).
     pub fn user(&self, requested: Option<UserId>) -> Result<UserId, RpcError> {
         match (&self.caller, requested) {
             (Caller::Player(s), None) => Ok(s.user_id),
@@ -34,7 +35,13 @@ impl RpcContext {
             (Caller::Player(_), Some(_)) => Err(RpcError::PermissionDenied(
                 "players may only act on their own data".into(),
             )),
-            (_, Some(u)) => Ok(u),
+            (_, Some(u)) => match self.app.auth.account(u) {
+                Ok(_) => Ok(u),
+                Err(crate::auth::AuthError::NotFound(_)) => {
+                    Err(RpcError::NotFound(format!("user_id: no account {u}")))
+                }
+                Err(e) => Err(e.into()),
+            },
             (_, None) => Err(RpcError::invalid(
                 "user_id is required for server and admin callers",
             )),

@@ -68,6 +68,20 @@ impl Tree {
         Ok(())
     }
 
+    /// Inserts only if the key is absent, atomically; false when it was already there.
+    pub fn insert_new<T: Serialize + ?Sized>(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: &T,
+    ) -> Result<bool, StoreError> {
+        let bytes = encode(value)?;
+        let _g = self.write_guard();
+        Ok(self
+            .inner
+            .compare_and_swap(key.as_ref(), None as Option<&[u8]>, Some(bytes))?
+            .is_ok())
+    }
+
     /// Removes a key; true when it was there.
     pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<bool, StoreError> {
         let _g = self.write_guard();

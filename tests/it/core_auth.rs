@@ -323,3 +323,62 @@ async fn accounts_and_profiles_survive_a_restart() {
         .unwrap();
     assert_eq!(p["profile"]["display_name"], "Alice");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logout_with_only_the_bearer_token_also_kills_the_refresh_token() {
+    let server = TestServer::start().await;
+    let s = server.player("device-alice-0001").await.session;
+    let r = server
+        .client
+        .request(
+            Method::POST,
+            "/v2/session/logout",
+            Credentials::Bearer(&s.token),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    let err = server.client.refresh(&s.refresh_token).await.unwrap_err();
+    assert_eq!(err.status(), 401, "the pair is revoked together");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn of_two_refreshes_racing_with_one_token_exactly_one_wins() {
+    let server = TestServer::start().await;
+    let s = server.player("device-alice-0001").await.session;
+    let mut racers = Vec::new();
+    for _ in 0..8 {
+        let c = server.client.clone();
+        let t = s.refresh_token.clone();
+        racers.push(tokio::spawn(async move { c.refresh(&t).await }));
+    }
+    let mut won = 0;
+    for r in racers {
+        match r.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(e) => assert_eq!(e.status(), 401),
+        }
+    }
+    assert_eq!(won, 1);
+    // Refreshing also retires the old session token.
+    assert_eq!(server.client.account(&s).await.unwrap_err().status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rename_that_only_changes_case_is_allowed() {
+    let server = TestServer::start().await;
+    let p = server.player("device-emile-001").await;
+    server
+        .client
+        .update_account(&p.session, json!({"username": "Émile"}))
+        .await
+        .unwrap();
+    server
+        .client
+        .update_account(&p.session, json!({"username": "émile"}))
+        .await
+        .unwrap();
+    let a = server.client.account(&p.session).await.unwrap();
+    assert_eq!(a["user"]["username"], "émile");
+}

@@ -380,3 +380,48 @@ async fn healthcheck_and_metrics_need_no_session() {
     assert!(m.contains("outpost_http_requests_total{route=\"authenticate\",status=\"200\"} 1"));
     assert!(m.contains("outpost_db_size_bytes "));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_naming_a_user_with_no_account_changes_nothing() {
+    let server = TestServer::start().await;
+    let arena = server.game("arena");
+    let nobody = uuid::Uuid::new_v4().to_string();
+    let err = server
+        .server_rpc(
+            "profile_update",
+            json!({"game_id": arena, "user_id": nobody, "add_xp": 10}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 404);
+    assert!(err.message.contains("user_id"), "{}", err.message);
+    let err = server
+        .server_rpc(
+            "wallet_update",
+            json!({"game_id": arena, "user_id": nobody, "changeset": {"coins": 10}, "reason": "typo"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 404);
+    let p = server.new_player().await;
+    let err = server
+        .server_rpc(
+            "batch_wallet_operations",
+            json!({"game_id": arena, "operations": [
+                {"user_id": p.user_id().to_string(), "changeset": {"coins": 5}, "reason": "ok"},
+                {"user_id": nobody, "changeset": {"coins": 5}, "reason": "typo"}]}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 404);
+    assert!(err.message.contains("operations[1]"), "{}", err.message);
+    let w = p
+        .rpc("wallet_get", json!({"game_id": arena}))
+        .await
+        .unwrap();
+    assert_eq!(
+        w["balances"]["coins"].as_i64().unwrap_or(0),
+        0,
+        "nothing applied: {w}"
+    );
+}

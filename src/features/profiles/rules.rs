@@ -19,6 +19,12 @@ pub fn level_for_xp(xp: u64) -> u32 {
     n.min(u32::MAX as u128) as u32
 }
 
+/// XP needed to reach `level` (saturating: the curve outgrows u64 near the top).
+pub fn xp_for_level(level: u32) -> u64 {
+    let n = level as u128;
+    (50 * n * n.saturating_sub(1)).min(u64::MAX as u128) as u64
+}
+
 /// Adds XP and recomputes the level; returns the levels gained.
 pub fn add_xp(p: &mut Profile, xp: u64) -> u32 {
     let before = p.level;
@@ -78,6 +84,19 @@ mod tests {
             );
         }
         assert!(level_for_xp(u64::MAX) > 1);
+    }
+
+    #[test]
+    fn the_next_level_never_overflows() {
+        assert_eq!(xp_for_level(2), 100);
+        assert_eq!(
+            xp_for_level(level_for_xp(u64::MAX).saturating_add(1)),
+            u64::MAX
+        );
+        let mut p = Profile::default();
+        add_xp(&mut p, u64::MAX);
+        add_xp(&mut p, 5);
+        assert_eq!(p.xp, u64::MAX);
     }
 
     #[test]

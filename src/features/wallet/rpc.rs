@@ -186,13 +186,13 @@ pub async fn batch(ctx: RpcContext, req: BatchRequest) -> Result<BatchReply, Rpc
     }
     let mut steps = Vec::with_capacity(req.operations.len());
     for (i, o) in req.operations.into_iter().enumerate() {
+        let user = ctx
+            .user(Some(o.user_id))
+            .map_err(|e| e.within(&format!("operations[{i}]")))?;
         let change = change(o.changeset, o.reason, o.metadata, o.idempotency_key);
         super::rules::check(&change)
             .map_err(|e| RpcError::from(e).within(&format!("operations[{i}]")))?;
-        steps.push(WalletStep {
-            user: o.user_id,
-            change,
-        });
+        steps.push(WalletStep { user, change });
     }
     let vault = Vault::open(&game)?;
     let results = vault.transaction(&[], |tx| {
