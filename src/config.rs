@@ -35,6 +35,9 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// The game Nakama-style endpoints act on when the session names none.
     pub default_game_id: Option<String>,
+    /// Reverse proxies (addresses or address/prefix) whose `X-Forwarded-For` names the
+    /// client; the sign-in rate limit is then per client, not per proxy.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +49,7 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 10,
             max_body_bytes: 256 * 1024,
             default_game_id: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -281,6 +285,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("server", "shutdown_grace_secs"),
     ("server", "max_body_bytes"),
     ("server", "default_game_id"),
+    ("server", "trusted_proxies"),
     ("tls", "cert"),
     ("tls", "key"),
     ("tls", "cert_dir"),
@@ -370,8 +375,18 @@ fn env_name(section: &str, key: &str) -> String {
 fn env_value(section: &str, key: &str, raw: &str) -> toml::Value {
     let text = || toml::Value::String(raw.to_string());
     let defaults = toml::Value::try_from(Config::default()).unwrap_or(toml::Value::Boolean(false));
+    let default = defaults.get(section).and_then(|s| s.get(key));
+    if let Some(toml::Value::Array(_)) = default {
+        return toml::Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(|x| toml::Value::String(x.to_string()))
+                .collect(),
+        );
+    }
     let typed = matches!(
-        defaults.get(section).and_then(|s| s.get(key)),
+        default,
         Some(toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_))
     );
     if !typed {
@@ -500,6 +515,11 @@ impl Config {
         if let Some(g) = &self.server.default_game_id {
             if uuid::Uuid::parse_str(g).is_err() {
                 return bad(format!("server.default_game_id `{g}` is not a UUID"));
+            }
+        }
+        for p in &self.server.trusted_proxies {
+            if let Err(e) = p.parse::<crate::http::proxy::Cidr>() {
+                return bad(format!("server.trusted_proxies: {e}"));
             }
         }
         if self.server.max_body_bytes < 1024 {
@@ -801,6 +821,27 @@ mod tests {
                 "{section}.{key} in the example"
             );
         }
+    }
+
+    #[test]
+    fn trusted_proxies_come_as_a_list() {
+        let loaded = load(
+            None,
+            env(&[("OUTPOST_SERVER_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            loaded.config.server.trusted_proxies,
+            vec!["127.0.0.1", "10.0.0.0/8"]
+        );
+        let err = load(
+            None,
+            env(&[("OUTPOST_SERVER_TRUSTED_PROXIES", "nginx")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("server.trusted_proxies"), "{err}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod account;
 mod health;
+pub mod proxy;
 pub mod request;
 mod rpc;
 pub mod serve;

@@ -46,19 +46,49 @@ impl Req {
 
 /// Extracts a [`Req`]; a body over the cap is refused with 413.
 pub fn req(app: App) -> impl Filter<Extract = (Req,), Error = Rejection> + Clone {
+    // Validated at config load; parsed once here.
+    let trusted: std::sync::Arc<Vec<super::proxy::Cidr>> = std::sync::Arc::new(
+        app.config
+            .server
+            .trusted_proxies
+            .iter()
+            .filter_map(|c| c.parse().ok())
+            .collect(),
+    );
     warp::any()
-        .map(move || app.clone())
+        .map(move || (app.clone(), trusted.clone()))
+        .untuple_one()
         .and(warp::ext::optional::<PeerAddr>())
         .and(warp::header::headers_cloned())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::body::stream())
-        .and_then(|app: App, peer: Option<PeerAddr>, headers: HeaderMap, raw_query: String, body| async move {
-            let max = app.config.server.max_body_bytes;
-            let body = read_capped(body, max).await.map_err(|e| warp::reject::custom(ApiRejection(e)))?;
-            let query = form_urlencoded::parse(raw_query.as_bytes()).into_owned().collect();
-            let peer = peer.map(|p| p.0.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-            Ok::<_, Rejection>(Req { app, peer, headers, query, body })
-        })
+        .and_then(
+            |app: App,
+             trusted: std::sync::Arc<Vec<super::proxy::Cidr>>,
+             peer: Option<PeerAddr>,
+             headers: HeaderMap,
+             raw_query: String,
+             body| async move {
+                let max = app.config.server.max_body_bytes;
+                let body = read_capped(body, max)
+                    .await
+                    .map_err(|e| warp::reject::custom(ApiRejection(e)))?;
+                let query = form_urlencoded::parse(raw_query.as_bytes())
+                    .into_owned()
+                    .collect();
+                let peer = peer
+                    .map(|p| p.0.ip())
+                    .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+                let peer = super::proxy::client_ip(peer, &headers, &trusted);
+                Ok::<_, Rejection>(Req {
+                    app,
+                    peer,
+                    headers,
+                    query,
+                    body,
+                })
+            },
+        )
 }
 
 async fn read_capped<S, B>(body: S, max: usize) -> Result<Bytes, RpcError>

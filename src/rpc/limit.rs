@@ -102,7 +102,7 @@ impl Limiters {
 
     /// An authentication attempt from `ip`: `Err(seconds to wait)` when over quota.
     pub fn check_auth(&self, ip: IpAddr) -> Result<(), u64> {
-        self.auth.check(&ip)
+        self.auth.check(&per_network(ip))
     }
 
     pub fn check_user(&self, limit: Limit, user: Uuid) -> Result<(), u64> {
@@ -119,6 +119,15 @@ impl Limiters {
             self.read.sweep(self.max_keys),
             self.write.sweep(self.max_keys),
         )
+    }
+}
+
+/// IPv6 clients are limited per /64 (what one customer is handed): otherwise rotating
+/// through one's own addresses would dodge the limit and fill the key table.
+fn per_network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & (u128::MAX << 64)).into()),
+        v4 => v4,
     }
 }
 

@@ -421,3 +421,53 @@ async fn a_server_naming_a_user_with_no_account_changes_nothing() {
         .unwrap();
     assert_eq!(w["wallet"], json!({}), "nothing applied: {w}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_a_trusted_proxy_sign_ins_are_limited_per_client() {
+    let server = TestServer::start_with(
+        &["arena"],
+        &[
+            ("OUTPOST_RATE_LIMIT_AUTH_PER_SEC", "1"),
+            ("OUTPOST_RATE_LIMIT_AUTH_BURST", "2"),
+            ("OUTPOST_SERVER_TRUSTED_PROXIES", "127.0.0.1"),
+        ],
+    )
+    .await;
+    let tls = outpost::client::tls_client_config(
+        outpost::client::Trust::Pem(&server.local.cert_pem),
+        &[b"http/1.1"],
+    )
+    .unwrap();
+    let raw = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .build()
+        .unwrap();
+    let sign_in = |client_ip: &'static str, n: u32| {
+        let raw = raw.clone();
+        let url = format!("{}/v2/account/authenticate/device", server.local.https);
+        let key = server.local.server_key.clone();
+        async move {
+            raw.post(url)
+                .basic_auth(key, Some(""))
+                .header("x-forwarded-for", client_ip)
+                .body(format!("{{\"id\": \"device-proxy-{n:06}\"}}"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(sign_in("203.0.113.1", 1).await, 200);
+    assert_eq!(sign_in("203.0.113.1", 2).await, 200);
+    assert_eq!(
+        sign_in("203.0.113.1", 3).await,
+        429,
+        "this client is over its quota"
+    );
+    assert_eq!(
+        sign_in("203.0.113.2", 4).await,
+        200,
+        "another client behind the same proxy is not"
+    );
+}
