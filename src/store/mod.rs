@@ -8,6 +8,7 @@ pub mod backup;
 pub mod codec;
 pub mod games;
 pub mod key;
+mod snapshot;
 mod tree;
 mod txn;
 
@@ -51,6 +52,10 @@ struct Inner {
     /// Held shared by every write, exclusively by a backup while it reads, so a backup is
     /// one point in time.
     gate: Arc<RwLock<()>>,
+    /// A running backup's point-in-time view (copy-on-first-write).
+    snapshots: Arc<snapshot::Snapshots>,
+    /// One backup at a time.
+    backup: std::sync::Mutex<()>,
     games: RwLock<std::collections::HashMap<GameId, GameRecord>>,
     /// Group commit: how many `durable` calls have been made, and (under the lock) how many
     /// of them the last finished flush covers.
@@ -94,6 +99,8 @@ impl Store {
                 db,
                 path,
                 gate: Arc::new(RwLock::new(())),
+                snapshots: Arc::new(snapshot::Snapshots::default()),
+                backup: std::sync::Mutex::new(()),
                 games: RwLock::new(Default::default()),
                 flush_requests: std::sync::atomic::AtomicU64::new(0),
                 flushed: tokio::sync::Mutex::new(0),
@@ -110,7 +117,11 @@ impl Store {
 
     fn open_tree(&self, full_name: &str) -> Result<Tree, StoreError> {
         let t = self.inner.db.open_tree(full_name)?;
-        Ok(Tree::new(t, self.inner.gate.clone()))
+        Ok(Tree::new(
+            t,
+            self.inner.gate.clone(),
+            self.inner.snapshots.clone(),
+        ))
     }
 
     /// Makes every write answered so far durable. Concurrent callers share one flush (group
