@@ -246,7 +246,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         mib(file_bytes) / backup_took.as_secs_f64()
     );
     println!(
-        "write pause: {:.1} ms (writes gated while the trees were copied)",
+        "write pause: {:.3} ms (writes held while the point-in-time capture started)",
         reply["write_pause_ms"].as_f64().unwrap_or(0.0)
     );
     println!(

@@ -53,7 +53,7 @@ pub fn run(cfg: &Config, cmd: &BackupCmd, json: bool) -> anyhow::Result<ExitCode
                 );
                 println!("sha256   {}", text(&r["sha256"]));
                 println!(
-                    "took     {:.0} ms; writes were paused {:.1} ms",
+                    "took     {:.0} ms; writes were paused {:.3} ms",
                     r["took_ms"].as_f64().unwrap_or(0.0),
                     r["write_pause_ms"].as_f64().unwrap_or(0.0)
                 );

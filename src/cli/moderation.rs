@@ -154,7 +154,7 @@ pub fn status(cfg: &Config, json: bool) -> anyhow::Result<ExitCode> {
         println!("last backup   never");
     } else {
         println!(
-            "last backup   {} {} ({}, writes paused {:.1} ms)",
+            "last backup   {} {} ({}, writes paused {:.3} ms)",
             text(&b["at"]),
             text(&b["path"]),
             super::operate::size(b["bytes"].as_u64().unwrap_or(0)),

@@ -38,6 +38,8 @@ const MAX_ITEM: u32 = 512 << 20;
 const MAX_HEADER: u64 = 64 << 20;
 /// Bytes of records applied to a restored tree per batch.
 const BATCH_BYTES: usize = 4 << 20;
+/// Page cache of the database being restored.
+const RESTORE_CACHE: u64 = 32 << 20;
 /// Bytes restored between flushes, so the new database's dirty state stays bounded.
 const FLUSH_BYTES: usize = 64 << 20;
 
@@ -273,7 +275,7 @@ pub fn restore_into(path: &Path, dir: &Path) -> Result<Checked, BackupError> {
             path: dir.join("db").display().to_string(),
         });
     }
-    let store = Store::open(dir, 0)?;
+    let store = Store::open_with_cache(dir, 0, RESTORE_CACHE)?;
     let mut batch = Batch {
         store: &store,
         tree: None,

@@ -67,6 +67,16 @@ impl Store {
     /// Opens (creating if needed) the database in `dir`. `flush_every_ms` is the periodic
     /// flush for writes that do not flush themselves.
     pub fn open(dir: &Path, flush_every_ms: u64) -> Result<Store, StoreError> {
+        Self::open_with_cache(dir, flush_every_ms, 256 * 1024 * 1024)
+    }
+
+    /// [`Store::open`] with a given page cache size (a restore streams through once and
+    /// needs little cache).
+    pub(super) fn open_with_cache(
+        dir: &Path,
+        flush_every_ms: u64,
+        cache_bytes: u64,
+    ) -> Result<Store, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Sled(format!("{}: {e}", dir.display())))?;
         let path = dir.join("db");
@@ -77,7 +87,7 @@ impl Store {
             } else {
                 Some(flush_every_ms)
             })
-            .cache_capacity(256 * 1024 * 1024)
+            .cache_capacity(cache_bytes)
             .open()
             .map_err(|e| match &e {
                 sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
