@@ -147,6 +147,7 @@ pub fn restore(cfg: &Config, file: &Path, force: bool, json: bool) -> anyhow::Re
         );
     }
     super::operate::refuse_foreign_owner(data_dir)?;
+    let had_database = data_dir.join("db").exists();
     // Holding the database keeps a server from starting on it while the file loads.
     let current = match Store::open(data_dir, 0) {
         Ok(s) => s,
@@ -184,6 +185,10 @@ pub fn restore(cfg: &Config, file: &Path, force: bool, json: bool) -> anyhow::Re
     let mut kept = Vec::new();
     let mut moves = vec!["db"];
     moves.extend(checked.header.files.iter().map(|f| f.name.as_str()));
+    if !had_database {
+        // Only the empty database opened above to take the lock: nothing to keep.
+        let _ = std::fs::remove_dir_all(data_dir.join("db"));
+    }
     for name in &moves {
         let from = data_dir.join(name);
         if from.exists() {

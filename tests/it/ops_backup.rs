@@ -266,3 +266,54 @@ async fn scheduled_backups_are_taken_and_pruned() {
     let status = server.cli_json(&["status"]).await;
     assert!(status["last_backup"]["path"].as_str().is_some(), "{status}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_moves_to_a_new_machine_with_its_keys() {
+    let server = TestServer::start().await;
+    let alice = server.new_player().await;
+    let game = server.game("arena");
+    alice
+        .rpc(
+            "profile_update",
+            json!({"game_id": game, "display_name": "Alice"}),
+        )
+        .await
+        .unwrap();
+    let file = server.local.dir.join("move.bak");
+    server
+        .cli_json(&["backup", "create", "--out", file.to_str().unwrap()])
+        .await;
+
+    let fresh = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(crate::common::BIN)
+        .args(["--data-dir", "data", "restore", file.to_str().unwrap()])
+        .current_dir(fresh.path())
+        .env_remove("OUTPOST_CONFIG")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("no previous database"), "{text}");
+
+    let path = fresh.path().to_path_buf();
+    let moved = tokio::task::spawn_blocking(move || {
+        outpost::client::LocalServer::start(std::path::Path::new(crate::common::BIN), &path, &[])
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    // The session token issued by the old machine still works: the keys came along.
+    let alice = outpost::client::Player {
+        client: moved.client(),
+        session: alice.session,
+    };
+    let p = alice
+        .rpc("profile_get", json!({"game_id": game}))
+        .await
+        .unwrap();
+    assert_eq!(p["profile"]["display_name"], "Alice");
+}
