@@ -86,6 +86,18 @@ fn fill(data: &Path, size_mb: u64, value_bytes: usize) -> anyhow::Result<u64> {
     Ok(records)
 }
 
+/// Runs `outpost --data-dir data <args>` in `dir` off the async threads, sampling its peak
+/// RSS; returns (stdout, wall time, peak KiB).
+async fn outpost(
+    binary: &Path,
+    dir: &Path,
+    args: &[&str],
+) -> anyhow::Result<(String, Duration, u64)> {
+    let mut cmd = Command::new(binary);
+    cmd.current_dir(dir).args(["--data-dir", "data"]).args(args);
+    tokio::task::spawn_blocking(move || run_measured(&mut cmd)).await?
+}
+
 /// Runs a command to completion, sampling its peak RSS; returns (stdout, wall time, peak KiB).
 fn run_measured(cmd: &mut Command) -> anyhow::Result<(String, Duration, u64)> {
     let started = Instant::now();
@@ -213,18 +225,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     // 3. Back up through the admin socket while they write.
     measuring.store(true, Ordering::Relaxed);
     let file = work.path().join("bench.bak");
-    let mut cmd = Command::new(&binary);
-    cmd.current_dir(work.path()).args([
-        "--data-dir",
-        "data",
-        "--json",
-        "backup",
-        "create",
-        "--out",
-        file.to_str().unwrap_or_default(),
-    ]);
-    let (out, backup_took, _) =
-        tokio::task::spawn_blocking(move || run_measured(&mut cmd)).await??;
+    let file_arg = file.to_str().unwrap_or_default();
+    let (out, backup_took, _) = outpost(
+        &binary,
+        work.path(),
+        &["--json", "backup", "create", "--out", file_arg],
+    )
+    .await?;
     measuring.store(false, Ordering::Relaxed);
     let reply: Value = serde_json::from_str(&out)?;
     stop.store(true, Ordering::Relaxed);
@@ -246,7 +253,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         mib(file_bytes) / backup_took.as_secs_f64()
     );
     println!(
-        "write pause: {:.1} ms (writes gated while the trees were copied)",
+        "write pause: {:.3} ms (writes held while the point-in-time capture started)",
         reply["write_pause_ms"].as_f64().unwrap_or(0.0)
     );
     println!(
@@ -264,32 +271,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     // 4. Verify, then restore into the stopped server's data dir.
     let mut server = server;
     server.stop();
-    let mut cmd = Command::new(&binary);
-    cmd.current_dir(work.path()).args([
-        "--data-dir",
-        "data",
-        "backup",
-        "verify",
-        file.to_str().unwrap_or_default(),
-    ]);
     let (_, verify_took, verify_peak) =
-        tokio::task::spawn_blocking(move || run_measured(&mut cmd)).await??;
+        outpost(&binary, work.path(), &["backup", "verify", file_arg]).await?;
     println!(
         "verify: {:.2} s, peak RSS {:.0} MiB",
         verify_took.as_secs_f64(),
         verify_peak as f64 / 1024.0
     );
-    let mut cmd = Command::new(&binary);
-    cmd.current_dir(work.path()).args([
-        "--data-dir",
-        "data",
-        "--json",
-        "restore",
-        "--force",
-        file.to_str().unwrap_or_default(),
-    ]);
-    let (out, restore_took, restore_peak) =
-        tokio::task::spawn_blocking(move || run_measured(&mut cmd)).await??;
+    let (out, restore_took, restore_peak) = outpost(
+        &binary,
+        work.path(),
+        &["--json", "restore", "--force", file_arg],
+    )
+    .await?;
     let restored: Value = serde_json::from_str(&out)?;
     println!(
         "restore: {:.2} s ({} records), peak RSS {:.0} MiB; restored database {:.0} MiB on disk",

@@ -53,7 +53,7 @@ pub fn run(cfg: &Config, cmd: &BackupCmd, json: bool) -> anyhow::Result<ExitCode
                 );
                 println!("sha256   {}", text(&r["sha256"]));
                 println!(
-                    "took     {:.0} ms; writes were paused {:.1} ms",
+                    "took     {:.0} ms; writes were paused {:.3} ms",
                     r["took_ms"].as_f64().unwrap_or(0.0),
                     r["write_pause_ms"].as_f64().unwrap_or(0.0)
                 );
@@ -147,6 +147,7 @@ pub fn restore(cfg: &Config, file: &Path, force: bool, json: bool) -> anyhow::Re
         );
     }
     super::operate::refuse_foreign_owner(data_dir)?;
+    let had_database = data_dir.join("db").exists();
     // Holding the database keeps a server from starting on it while the file loads.
     let current = match Store::open(data_dir, 0) {
         Ok(s) => s,
@@ -184,6 +185,10 @@ pub fn restore(cfg: &Config, file: &Path, force: bool, json: bool) -> anyhow::Re
     let mut kept = Vec::new();
     let mut moves = vec!["db"];
     moves.extend(checked.header.files.iter().map(|f| f.name.as_str()));
+    if !had_database {
+        // Only the empty database opened above to take the lock: nothing to keep.
+        let _ = std::fs::remove_dir_all(data_dir.join("db"));
+    }
     for name in &moves {
         let from = data_dir.join(name);
         if from.exists() {

@@ -4,6 +4,7 @@ mod backup;
 mod game;
 mod moderation;
 mod operate;
+mod status;
 mod user;
 
 use std::path::PathBuf;
@@ -158,7 +159,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(crate::server::serve(loaded))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Status => moderation::status(&load(&cli, None)?.config, cli.json),
+        Command::Status => status::run(&load(&cli, None)?.config, cli.json),
         Command::Game { cmd } => game::run(&load(&cli, None)?.config, cmd, cli.json),
         Command::User { cmd } => user::run(&load(&cli, None)?.config, cmd, cli.json),
         Command::Ban {

@@ -62,7 +62,7 @@ pub fn take(
         "backup_create",
         &last.path,
         &format!(
-            "{} records, {} bytes, writes paused {:.1} ms",
+            "{} records, {} bytes, writes paused {:.3} ms",
             last.records, last.bytes, last.write_pause_ms
         ),
     )?;

@@ -9,6 +9,7 @@ pub mod codec;
 mod durability;
 pub mod games;
 pub mod key;
+mod snapshot;
 mod tree;
 mod txn;
 
@@ -53,6 +54,10 @@ struct Inner {
     /// one point in time.
     gate: Arc<RwLock<()>>,
     durability: Arc<durability::Durability>,
+    /// A running backup's point-in-time view (copy-on-first-write).
+    snapshots: Arc<snapshot::Snapshots>,
+    /// One backup at a time.
+    backup: std::sync::Mutex<()>,
     games: RwLock<std::collections::HashMap<GameId, GameRecord>>,
 }
 
@@ -60,10 +65,20 @@ impl Store {
     /// Opens (creating if needed) the database in `dir`. `flush_every_ms` is the periodic
     /// flush for writes that do not flush themselves.
     pub fn open(dir: &Path, flush_every_ms: u64) -> Result<Store, StoreError> {
+        Self::open_with_cache(dir, flush_every_ms, 256 * 1024 * 1024)
+    }
+
+    /// [`Store::open`] with a given page cache size (a restore streams through once and
+    /// needs little cache).
+    pub(super) fn open_with_cache(
+        dir: &Path,
+        flush_every_ms: u64,
+        cache_bytes: u64,
+    ) -> Result<Store, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Sled(format!("{}: {e}", dir.display())))?;
         let path = dir.join("db");
-        let db = open_db(&path, flush_every_ms)?;
+        let db = open_db(&path, flush_every_ms, cache_bytes)?;
         let tx_gate = Arc::new(RwLock::new(()));
         let durability = durability::Durability::start(db.clone(), tx_gate.clone());
         let store = Store {
@@ -72,6 +87,8 @@ impl Store {
                 path,
                 gate: Arc::new(RwLock::new(())),
                 durability,
+                snapshots: Arc::new(snapshot::Snapshots::default()),
+                backup: std::sync::Mutex::new(()),
                 games: RwLock::new(Default::default()),
             }),
         };
@@ -90,6 +107,7 @@ impl Store {
             t,
             self.inner.gate.clone(),
             self.inner.durability.tx_gate.clone(),
+            self.inner.snapshots.clone(),
         ))
     }
 
@@ -160,7 +178,7 @@ impl Drop for Inner {
 /// moment after the last handle of a closing database drops (its I/O threads let go last),
 /// so a process that just stopped — or a store just dropped in this one — must not be taken
 /// for a running server.
-fn open_db(path: &Path, flush_every_ms: u64) -> Result<sled::Db, StoreError> {
+fn open_db(path: &Path, flush_every_ms: u64, cache_bytes: u64) -> Result<sled::Db, StoreError> {
     let locked = |e: &sled::Error| match e {
         sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => true,
         other => {
@@ -177,7 +195,7 @@ fn open_db(path: &Path, flush_every_ms: u64) -> Result<sled::Db, StoreError> {
             } else {
                 Some(flush_every_ms)
             })
-            .cache_capacity(256 * 1024 * 1024)
+            .cache_capacity(cache_bytes)
             .open();
         match opened {
             Ok(db) => return Ok(db),

@@ -4,6 +4,7 @@ use std::sync::{Arc, RwLock};
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::codec::{decode, encode};
+use super::snapshot::Snapshots;
 use super::txn::{Abort, Txn};
 use super::StoreError;
 
@@ -14,17 +15,35 @@ pub struct Tree {
     gate: Arc<RwLock<()>>,
     /// Transactions hold it shared; a flush holds it exclusively (see `durability`).
     tx_gate: Arc<RwLock<()>>,
+    snapshots: Arc<Snapshots>,
+    full_name: Arc<str>,
 }
 
 type Entry<T> = Result<(Vec<u8>, T), StoreError>;
 
 impl Tree {
-    pub(super) fn new(inner: sled::Tree, gate: Arc<RwLock<()>>, tx_gate: Arc<RwLock<()>>) -> Self {
+    pub(super) fn new(
+        inner: sled::Tree,
+        gate: Arc<RwLock<()>>,
+        tx_gate: Arc<RwLock<()>>,
+        snapshots: Arc<Snapshots>,
+    ) -> Self {
+        let full_name = String::from_utf8_lossy(&inner.name()).into();
         Tree {
             inner,
             gate,
             tx_gate,
+            snapshots,
+            full_name,
         }
+    }
+
+    /// Every write checks in here before it lands, so a running backup keeps the value
+    /// the write replaces (see [`super::snapshot`]).
+    fn check_in(&self, key: &[u8]) -> Result<(), StoreError> {
+        self.snapshots.before_write(&self.full_name, key, || {
+            Ok(self.inner.get(key)?.map(|v| v.to_vec()))
+        })
     }
 
     /// The shared side of the write gate. While a backup holds the gate, a write waits.
@@ -58,12 +77,14 @@ impl Tree {
     ) -> Result<(), StoreError> {
         let bytes = encode(value)?;
         let _g = self.write_guard();
+        self.check_in(key.as_ref())?;
         self.inner.insert(key.as_ref(), bytes)?;
         Ok(())
     }
 
     pub fn insert_raw(&self, key: impl AsRef<[u8]>, value: &[u8]) -> Result<(), StoreError> {
         let _g = self.write_guard();
+        self.check_in(key.as_ref())?;
         self.inner.insert(key.as_ref(), value)?;
         Ok(())
     }
@@ -85,6 +106,7 @@ impl Tree {
     /// Removes a key; true when it was there.
     pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<bool, StoreError> {
         let _g = self.write_guard();
+        self.check_in(key.as_ref())?;
         Ok(self.inner.remove(key)?.is_some())
     }
 
@@ -92,6 +114,7 @@ impl Tree {
     /// value (sequence numbers, ids).
     pub fn increment(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<u64, StoreError> {
         let _g = self.write_guard();
+        self.check_in(key.as_ref())?;
         let v = self.inner.update_and_fetch(key, |old| {
             let n = old
                 .and_then(|b| <[u8; 8]>::try_from(b).ok())
@@ -137,11 +160,12 @@ impl Tree {
         &self,
         pairs: Vec<(Vec<u8>, Vec<u8>)>,
     ) -> Result<(), StoreError> {
+        let _g = self.write_guard();
         let mut batch = sled::Batch::default();
         for (k, v) in pairs {
+            self.check_in(&k)?;
             batch.insert(k, v);
         }
-        let _g = self.write_guard();
         self.inner.apply_batch(batch)?;
         Ok(())
     }
@@ -156,6 +180,9 @@ impl Tree {
 
     pub fn clear(&self) -> Result<(), StoreError> {
         let _g = self.write_guard();
+        for key in self.inner.iter().keys() {
+            self.check_in(&key?)?;
+        }
         self.inner.clear()?;
         Ok(())
     }
@@ -179,8 +206,9 @@ impl Tree {
         let _g = first.write_guard();
         let _tx = shared(&first.tx_gate);
         let sled_trees: Vec<sled::Tree> = trees.iter().map(|t| t.inner.clone()).collect();
+        let names: Vec<Arc<str>> = trees.iter().map(|t| t.full_name.clone()).collect();
         let result = sled_trees.as_slice().transaction(|view| {
-            let tx = Txn::new(view);
+            let tx = Txn::new(view, &names, &first.snapshots);
             match f(&tx) {
                 Ok(r) => Ok(r),
                 Err(Abort::Fail(e)) => Err(C::Abort(Some(e))),

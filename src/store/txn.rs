@@ -4,6 +4,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use sled::transaction::{TransactionalTree, UnabortableTransactionError};
 
 use super::codec::{decode, encode};
+use super::snapshot::Snapshots;
 
 /// Why a transaction closure stopped: `Fail` carries the caller's own error (the whole
 /// transaction is rolled back); the other variants come from the store itself.
@@ -26,15 +27,35 @@ impl<E> From<UnabortableTransactionError> for Abort<E> {
 /// [`super::Tree::transaction`].
 pub struct Txn<'a> {
     trees: &'a [TransactionalTree],
+    names: &'a [std::sync::Arc<str>],
+    snapshots: &'a Snapshots,
     codec_error: RefCell<Option<String>>,
 }
 
 impl<'a> Txn<'a> {
-    pub(super) fn new(trees: &'a [TransactionalTree]) -> Self {
+    pub(super) fn new(
+        trees: &'a [TransactionalTree],
+        names: &'a [std::sync::Arc<str>],
+        snapshots: &'a Snapshots,
+    ) -> Self {
         Txn {
             trees,
+            names,
+            snapshots,
             codec_error: RefCell::new(None),
         }
+    }
+
+    /// A write checks in before it lands (a running backup keeps the value it replaces).
+    /// Inside the transaction, the value read is the committed one unless this run wrote
+    /// the key already — and then it checked in at that first write.
+    fn check_in<E>(&self, tree: usize, key: &[u8]) -> Result<&TransactionalTree, Abort<E>> {
+        let t = self.tree(tree)?;
+        let name = self.names.get(tree).map(|n| &**n).unwrap_or_default();
+        self.snapshots.before_write(name, key, || {
+            Ok::<_, Abort<E>>(t.get(key)?.map(|v| v.to_vec()))
+        })?;
+        Ok(t)
     }
 
     pub(super) fn set_codec_error(&self, msg: String) {
@@ -67,12 +88,16 @@ impl<'a> Txn<'a> {
         value: &T,
     ) -> Result<(), Abort<E>> {
         let bytes = encode(value).map_err(|e| Abort::Codec(e.to_string()))?;
-        self.tree(tree)?.insert(key.as_ref(), bytes)?;
+        self.check_in(tree, key.as_ref())?
+            .insert(key.as_ref(), bytes)?;
         Ok(())
     }
 
     pub fn remove<E>(&self, tree: usize, key: impl AsRef<[u8]>) -> Result<bool, Abort<E>> {
-        Ok(self.tree(tree)?.remove(key.as_ref())?.is_some())
+        Ok(self
+            .check_in(tree, key.as_ref())?
+            .remove(key.as_ref())?
+            .is_some())
     }
 
     /// Adds `delta` to a big-endian u64 counter inside the transaction; returns the new value.
@@ -82,7 +107,7 @@ impl<'a> Txn<'a> {
         key: impl AsRef<[u8]>,
         delta: u64,
     ) -> Result<u64, Abort<E>> {
-        let t = self.tree(tree)?;
+        let t = self.check_in(tree, key.as_ref())?;
         let old = t
             .get(key.as_ref())?
             .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())

@@ -148,22 +148,33 @@ async fn a_live_backup_restores_to_one_point_in_time() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_damaged_backup_is_refused_and_changes_nothing() {
-    let mut server = TestServer::start().await;
+/// Alice (device `device-alice-0001`) names herself `display_name` in `arena`; then a backup
+/// goes to `<server dir>/<file>`.
+async fn alice_then_backup(
+    server: &TestServer,
+    display_name: &str,
+    file: &str,
+) -> (outpost::client::Player, String, PathBuf) {
     let alice = server.player("device-alice-0001").await;
     let game = server.game("arena");
     alice
         .rpc(
             "profile_update",
-            json!({"game_id": game, "display_name": "Alice"}),
+            json!({"game_id": game, "display_name": display_name}),
         )
         .await
         .unwrap();
-    let good = server.local.dir.join("good.bak");
+    let path = server.local.dir.join(file);
     server
-        .cli_json(&["backup", "create", "--out", good.to_str().unwrap()])
+        .cli_json(&["backup", "create", "--out", path.to_str().unwrap()])
         .await;
+    (alice, game, path)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_backup_is_refused_and_changes_nothing() {
+    let mut server = TestServer::start().await;
+    let (alice, game, good) = alice_then_backup(&server, "Alice", "good.bak").await;
     alice
         .rpc(
             "profile_update",
@@ -272,4 +283,43 @@ async fn scheduled_backups_are_taken_and_pruned() {
     }
     let status = server.cli_json(&["status"]).await;
     assert!(status["last_backup"]["path"].as_str().is_some(), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_moves_to_a_new_machine_with_its_keys() {
+    let server = TestServer::start().await;
+    let (alice, game, file) = alice_then_backup(&server, "Alice", "move.bak").await;
+
+    let fresh = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(crate::common::BIN)
+        .args(["--data-dir", "data", "restore", file.to_str().unwrap()])
+        .current_dir(fresh.path())
+        .env_remove("OUTPOST_CONFIG")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("no previous database"), "{text}");
+
+    let path = fresh.path().to_path_buf();
+    let moved = tokio::task::spawn_blocking(move || {
+        outpost::client::LocalServer::start(std::path::Path::new(crate::common::BIN), &path, &[])
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    // The session token issued by the old machine still works: the keys came along.
+    let alice = outpost::client::Player {
+        client: moved.client(),
+        session: alice.session,
+    };
+    let p = alice
+        .rpc("profile_get", json!({"game_id": game}))
+        .await
+        .unwrap();
+    assert_eq!(p["profile"]["display_name"], "Alice");
 }

@@ -106,3 +106,50 @@ async fn games_created_through_the_socket_serve_at_once() {
     assert!(!ok);
     assert!(err.contains("already exists"), "{err}");
 }
+
+/// Another user cannot use a server's admin socket, and root does not write into a
+/// stopped server's data dir that belongs to the service user. (Needs root to act as
+/// another user; elsewhere it says so and checks nothing.)
+#[tokio::test(flavor = "multi_thread")]
+async fn other_users_are_kept_out() {
+    use std::os::unix::process::CommandExt;
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("other_users_are_kept_out: not root, cannot switch users here");
+        return;
+    }
+    let mut server = TestServer::start().await;
+    let dir = server.local.dir.clone();
+    // Let `nobody` reach the data dir, so only the socket's own mode keeps them out.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(dir.join("data"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = tokio::task::block_in_place(|| {
+        std::process::Command::new(crate::common::BIN)
+            .args(["--data-dir", "data", "status"])
+            .current_dir(&dir)
+            .env_remove("OUTPOST_CONFIG")
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap()
+    });
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("permission denied"), "{err}");
+
+    server.stop().await;
+    let data = server.local.data_dir();
+    let chown = |uid: u32| {
+        for entry in std::fs::read_dir(&data).unwrap() {
+            let p = entry.unwrap().path();
+            let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+            unsafe { libc::chown(c.as_ptr(), uid, uid) };
+        }
+        let c = std::ffi::CString::new(data.to_str().unwrap()).unwrap();
+        unsafe { libc::chown(c.as_ptr(), uid, uid) };
+    };
+    chown(65534);
+    let (ok, _, err) = server.cli(&["ban", "someone"]).await;
+    chown(0);
+    assert!(!ok);
+    assert!(err.contains("belongs to uid 65534"), "{err}");
+}
