@@ -106,9 +106,14 @@ impl Store {
         Ok(Tree::new(t, self.inner.gate.clone()))
     }
 
-    /// Makes every write answered so far durable. Concurrent callers share one flush.
+    /// Makes every write answered so far durable. The flush runs on the blocking pool:
+    /// sled 0.34's `flush_async` can deadlock when several callers await it at once
+    /// (spacejam/sled#1308, #1241), which hung concurrent authentications for good.
     pub async fn durable(&self) -> Result<(), StoreError> {
-        self.inner.db.flush_async().await?;
+        let db = self.inner.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| StoreError::Sled(format!("flush task failed: {e}")))??;
         Ok(())
     }
 
