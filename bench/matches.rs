@@ -60,6 +60,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             ("OUTPOST_RATE_LIMIT_WRITE_BURST", "100000"),
             ("OUTPOST_REALTIME_MAX_CONNECTIONS", "100000"),
             ("OUTPOST_REALTIME_TICK_HZ", &hz),
+            ("OUTPOST_LOG_LEVEL", "warn,outpost::realtime=info"),
         ],
         &["bench"],
     )?;
@@ -193,21 +194,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             let mut seq = 0u32;
             let phase = i as f32;
-            let started = Instant::now();
-            let mut last_fire = Instant::now();
+            let started_ms = outpost::time::now_ms();
+            let mut last_fire = started_ms;
             loop {
                 every.tick().await;
                 let now = Instant::now();
                 if now >= stop_at {
                     break;
                 }
-                let theta = phase + started.elapsed().as_secs_f32() * 2.0;
-                let fire = last_fire.elapsed() >= Duration::from_millis(500);
+                // Position and timestamp from one clock reading, as a real client samples them.
+                let ts = outpost::time::now_ms();
+                let theta = phase + (ts - started_ms) as f32 / 1000.0 * 2.0;
+                let fire = ts - last_fire >= 500;
                 if fire {
-                    last_fire = Instant::now();
+                    last_fire = ts;
                 }
                 let inp = ArenaInput {
-                    timestamp_ms: outpost::time::now_ms(),
+                    timestamp_ms: ts,
                     x: cx + 10.0 * theta.cos(),
                     y: cy + 10.0 * theta.sin(),
                     aim: std::f32::consts::FRAC_PI_2,
@@ -287,6 +290,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         delta("stale_inputs"),
         delta("dropped_slow")
     );
+    if delta("violations") > 0 {
+        for line in local
+            .output()
+            .lines()
+            .filter(|l| l.contains("anti-cheat violation"))
+            .take(5)
+        {
+            println!("  {line}");
+        }
+    }
     println!(
         "connection setup (QUIC handshake + hello/welcome) {}",
         latency_line(&setup)

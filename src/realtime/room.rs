@@ -622,6 +622,7 @@ impl<H: MatchHandler> MatchTask<H> {
                         continue;
                     };
                     self.node.stats.violations.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(user = %user_id, match_id = %self.entry.id, kind, %detail, count, "anti-cheat violation");
                     if m.stored_suspicions >= MAX_STORED_SUSPICIONS {
                         continue;
                     }
