@@ -211,6 +211,11 @@ impl Outbox {
     pub fn data(&mut self, to: Target, op: u16, data: Vec<u8>, from: Option<UserId>) {
         self.push(Effect::Data { to, op, data, from });
     }
+
+    /// What has been asked so far (handlers' unit tests read it).
+    pub fn effects(&self) -> &[Effect] {
+        &self.effects
+    }
 }
 
 /// Whether the match goes on after a tick.
