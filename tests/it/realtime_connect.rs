@@ -207,3 +207,38 @@ async fn connections_over_the_cap_are_closed_with_server_full() {
     }
     assert!(last.is_none(), "{last:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flooding_client_is_limited_then_closed() {
+    let server = TestServer::start_with(
+        &["arena"],
+        &[
+            ("OUTPOST_REALTIME_MESSAGES_PER_SEC", "1"),
+            ("OUTPOST_REALTIME_MESSAGES_BURST", "2"),
+        ],
+    )
+    .await;
+    let game = server.game("arena");
+    let alice = server.new_player().await;
+    let mut c = server.quic(&alice, &game).await;
+    for id in 0..3 {
+        let _ = c.send(&ClientMsg::Ping { id, client_time: 0 }).await;
+    }
+    // Over the limit: dropped with an error frame...
+    let e = c
+        .wait_for(WAIT, |m| {
+            matches!(m, outpost::client::quic::ServerMsg::Error { .. })
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(e, outpost::client::quic::ServerMsg::Error { code: 10, .. }),
+        "{e:?}"
+    );
+    // ...and 50 in a row close the connection.
+    for id in 0..60 {
+        let _ = c.send(&ClientMsg::Ping { id, client_time: 0 }).await;
+    }
+    let (code, reason) = c.closed(WAIT).await.unwrap();
+    assert_eq!(code, Some(Code::RateLimited.as_u16()), "{reason}");
+}
