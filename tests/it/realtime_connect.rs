@@ -242,3 +242,45 @@ async fn a_flooding_client_is_limited_then_closed() {
     let (code, reason) = c.closed(WAIT).await.unwrap();
     assert_eq!(code, Some(Code::RateLimited.as_u16()), "{reason}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quic_serves_the_https_certificate_and_its_sighup_reload() {
+    use outpost::client::Trust;
+    let server = TestServer::start().await;
+    let game = server.game("arena");
+    let alice = server.new_player().await;
+    let old_pem = server.local.cert_pem.clone();
+    // The certificate HTTPS presents is the one QUIC presents.
+    server.quic(&alice, &game).await.ping().await.unwrap();
+
+    let certs = server.local.dir.join("certs");
+    outpost::tls::generate_self_signed(&certs, &["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let new_pem = std::fs::read(certs.join("cert.pem")).unwrap();
+    assert_ne!(new_pem, old_pem);
+    unsafe {
+        libc::kill(server.local.pid().unwrap() as i32, libc::SIGHUP);
+    }
+    let connect = |pem: Vec<u8>| {
+        let token = alice.session.token.clone();
+        let game = game.clone();
+        let addr = server.quic_addr();
+        async move {
+            let ep = outpost::client::quic::endpoint(Trust::Pem(&pem)).unwrap();
+            QuicClient::connect(&ep, addr, "localhost", &token, &game).await
+        }
+    };
+    let mut reloaded = false;
+    for _ in 0..50 {
+        if connect(new_pem.clone()).await.is_ok() {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reloaded, "QUIC never presented the renewed certificate");
+    let e = connect(old_pem)
+        .await
+        .err()
+        .expect("the old certificate is gone");
+    assert!(matches!(e, QuicError::Connect(_)), "{e}");
+}
