@@ -60,6 +60,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             ("OUTPOST_RATE_LIMIT_WRITE_BURST", "100000"),
             ("OUTPOST_REALTIME_MAX_CONNECTIONS", "100000"),
             ("OUTPOST_REALTIME_TICK_HZ", &hz),
+            ("OUTPOST_LOG_LEVEL", "warn,outpost::realtime=info"),
         ],
         &["bench"],
     )?;
@@ -76,29 +77,37 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let total = args.matches * args.players;
     let rss_idle = rss_mib(&target);
 
-    // Sessions over HTTPS.
-    let client = target.client()?;
-    let gate = Arc::new(Semaphore::new(32));
+    // Sessions over HTTPS: a few keep-alive clients, each authenticating its share in turn.
+    let phase = Instant::now();
+    let lanes = 8;
     let mut auths = Vec::new();
-    for i in 0..total {
-        let client = client.clone();
-        let gate = gate.clone();
+    for lane in 0..lanes {
+        let client = target.client()?;
         auths.push(tokio::spawn(async move {
-            let _p = gate.acquire().await?;
-            let device = format!("bench-player-{i:08}-{}", std::process::id());
-            anyhow::Ok(
-                client
+            let mut out = Vec::new();
+            for i in (lane..total).step_by(lanes) {
+                let device = format!("bench-player-{i:08}-{}", std::process::id());
+                let s = client
                     .authenticate_device(&device, true, None, &BTreeMap::new())
-                    .await?,
-            )
+                    .await?;
+                out.push((i, s));
+            }
+            anyhow::Ok(out)
         }));
     }
     let mut sessions = Vec::new();
     for a in auths {
-        sessions.push(a.await??);
+        sessions.extend(a.await??);
     }
+    sessions.sort_by_key(|(i, _)| *i);
+    let sessions: Vec<_> = sessions.into_iter().map(|(_, s)| s).collect();
+    eprintln!(
+        "{total} players authenticated in {:.1} s",
+        phase.elapsed().as_secs_f64()
+    );
 
     // QUIC connections, spread over a few client sockets.
+    let gate = Arc::new(Semaphore::new(8));
     let mut endpoints = Vec::new();
     for _ in 0..args.sockets.max(1) {
         endpoints.push(quic::endpoint(Trust::Pem(&pem))?);
@@ -117,12 +126,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             anyhow::Ok((c, t.elapsed()))
         }));
     }
+    let phase = Instant::now();
     let mut clients = Vec::new();
     for c in connects {
         let (c, took) = c.await??;
         setup.record(took.as_micros().max(1) as u64)?;
         clients.push(c);
     }
+    eprintln!(
+        "{total} QUIC connections in {:.1} s",
+        phase.elapsed().as_secs_f64()
+    );
     let rss_connected = rss_mib(&target);
 
     // Matches: the first player of each creates it, the others join.
@@ -130,6 +144,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "tick_rate": args.hz, "max_players": args.players.clamp(2, 16),
         "kill_limit": 1000, "time_limit_secs": 3600, "vote_secs": 0,
     });
+    let phase = Instant::now();
     let mut players = Vec::new();
     let mut iter = clients.into_iter();
     for _ in 0..args.matches {
@@ -147,6 +162,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             players.push((c, j));
         }
     }
+    eprintln!(
+        "{} matches filled in {:.1} s",
+        args.matches,
+        phase.elapsed().as_secs_f64()
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_matches = rss_mib(&target);
 
@@ -174,21 +194,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             let mut seq = 0u32;
             let phase = i as f32;
-            let started = Instant::now();
-            let mut last_fire = Instant::now();
+            let started_ms = outpost::time::now_ms();
+            let mut last_fire = started_ms;
             loop {
                 every.tick().await;
                 let now = Instant::now();
                 if now >= stop_at {
                     break;
                 }
-                let theta = phase + started.elapsed().as_secs_f32() * 2.0;
-                let fire = last_fire.elapsed() >= Duration::from_millis(500);
+                // Position and timestamp from one clock reading, as a real client samples them.
+                let ts = outpost::time::now_ms();
+                let theta = phase + (ts - started_ms) as f32 / 1000.0 * 2.0;
+                let fire = ts - last_fire >= 500;
                 if fire {
-                    last_fire = Instant::now();
+                    last_fire = ts;
                 }
                 let inp = ArenaInput {
-                    timestamp_ms: outpost::time::now_ms(),
+                    timestamp_ms: ts,
                     x: cx + 10.0 * theta.cos(),
                     y: cy + 10.0 * theta.sin(),
                     aim: std::f32::consts::FRAC_PI_2,
@@ -244,10 +266,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         after["ticks"].as_u64().unwrap_or(0) as f64 / secs
     );
     println!(
-        "tick jitter (start lateness)  p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+        "tick jitter (|tick interval - period|)  p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
         ms("jitter_p50_us"),
         ms("jitter_p99_us"),
         ms("jitter_max_us")
+    );
+    println!(
+        "tick start lateness vs schedule  p50 {:.3} ms  p99 {:.3} ms",
+        ms("lateness_p50_us"),
+        ms("lateness_p99_us"),
     );
     println!(
         "datagrams/s  server in {:.0}  out {:.0}   (clients sent {:.0}/s, received {:.0}/s; expected out {:.0}/s)",
@@ -263,6 +290,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         delta("stale_inputs"),
         delta("dropped_slow")
     );
+    if delta("violations") > 0 {
+        for line in local
+            .output()
+            .lines()
+            .filter(|l| l.contains("anti-cheat violation"))
+            .take(5)
+        {
+            println!("  {line}");
+        }
+    }
     println!(
         "connection setup (QUIC handshake + hello/welcome) {}",
         latency_line(&setup)

@@ -79,7 +79,11 @@ pub fn endpoint(trust: Trust<'_>) -> Result<quinn::Endpoint, QuicError> {
         .map_err(|e| QuicError::Connect(e.to_string()))?;
     let mut cfg = quinn::ClientConfig::new(Arc::new(crypto));
     let mut transport = quinn::TransportConfig::default();
-    transport.keep_alive_interval(Some(Duration::from_secs(5)));
+    transport
+        .keep_alive_interval(Some(Duration::from_secs(5)))
+        // Inputs are worth little once late: keep a small queue (about 100 inputs), so an
+        // overloaded client drops old ones instead of sending them seconds late.
+        .datagram_send_buffer_size(8 * 1024);
     cfg.transport_config(Arc::new(transport));
     let mut ep = quinn::Endpoint::client(SocketAddr::from(([0, 0, 0, 0], 0)))
         .map_err(|e| QuicError::Connect(e.to_string()))?;

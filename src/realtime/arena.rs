@@ -206,7 +206,7 @@ impl ArenaMatch {
             return;
         }
         let off = inp.timestamp_ms.saturating_sub(now);
-        if off.abs() > CLOCK_TOLERANCE_MS {
+        if off.unsigned_abs() > CLOCK_TOLERANCE_MS as u64 {
             self.violation(i, "timestamp", format!("input clock {off} ms off"), out);
             return;
         }
@@ -236,7 +236,7 @@ impl ArenaMatch {
         let min_gap = 60_000 / RIFLE_RPM * 9 / 10;
         if inp.fire {
             if let Some(last) = f.last_shot {
-                let gap = inp.timestamp_ms - last;
+                let gap = inp.timestamp_ms.saturating_sub(last);
                 if gap < min_gap {
                     self.violation(
                         i,
@@ -511,5 +511,151 @@ impl MatchHandler for Arena {
             duration_ms: (ending.at - s.started).max(0) as u64,
             players: s.lines(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn arena(params: serde_json::Value) -> (Arena, ArenaMatch) {
+        let setup = Arena
+            .init(&MatchParams {
+                match_id: "m".into(),
+                mode: "arena".into(),
+                label: String::new(),
+                params,
+                default_tick_hz: 30,
+            })
+            .unwrap();
+        (Arena, setup.state)
+    }
+
+    fn join(a: &Arena, s: &mut ArenaMatch, slot: u8) -> Presence {
+        let mut p = Presence {
+            user_id: uuid::Uuid::new_v4(),
+            username: format!("p{slot}"),
+            session_id: String::new(),
+            slot,
+            team: None,
+        };
+        a.join_attempt(s, &p).unwrap();
+        a.join(s, &mut p, &mut Outbox::default());
+        p
+    }
+
+    fn input(slot: u8, seq: u32, payload: Vec<u8>) -> Input {
+        Input {
+            user_id: uuid::Uuid::nil(),
+            slot,
+            seq,
+            op: arena_op::INPUT,
+            payload: Bytes::from(payload),
+        }
+    }
+
+    fn raw(ts: i64, x: f32, y: f32, aim: f32, fire: bool) -> Vec<u8> {
+        ArenaInput {
+            timestamp_ms: ts,
+            x,
+            y,
+            aim,
+            fire,
+        }
+        .encode()
+    }
+
+    fn kinds(out: &Outbox) -> Vec<&'static str> {
+        out.effects()
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Suspicion { kind, .. } => Some(*kind),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn teams_fill_evenly_and_hostile_inputs_are_refused_without_panicking() {
+        let (a, mut s) = arena(serde_json::json!({"kick_after": 100}));
+        let red = join(&a, &mut s, 0);
+        let blue = join(&a, &mut s, 1);
+        assert_eq!(red.team.as_deref(), Some("red"));
+        assert_eq!(blue.team.as_deref(), Some("blue"));
+        let now = crate::time::now_ms();
+        let hostile = vec![
+            input(0, 1, raw(i64::MIN, 48.0, 135.0, 0.0, false)),
+            input(0, 2, raw(i64::MAX, 48.0, 135.0, 0.0, true)),
+            input(0, 3, raw(now, f32::NAN, 135.0, 0.0, false)),
+            input(0, 4, raw(now, 48.0, f32::INFINITY, 0.0, false)),
+            input(0, 5, raw(now, 48.0, 135.0, f32::NAN, true)),
+            input(0, 6, vec![1, 2, 3]),
+            input(0, 7, raw(now, 400.0, 135.0, 0.0, false)),
+            input(9, 8, raw(now, 48.0, 135.0, 0.0, false)),
+        ];
+        let mut out = Outbox::default();
+        a.tick(
+            &mut s,
+            1,
+            Inputs {
+                datagrams: hostile,
+                messages: vec![],
+            },
+            &mut out,
+        );
+        assert_eq!(
+            kinds(&out),
+            [
+                "timestamp",
+                "timestamp",
+                "out_of_bounds",
+                "out_of_bounds",
+                "out_of_bounds",
+                "malformed_input",
+                "speed"
+            ]
+        );
+        assert_eq!((s.fighters[0].x, s.fighters[0].ack), (48.0, 7));
+    }
+
+    #[test]
+    fn three_hits_kill_and_the_kill_limit_ends_the_match() {
+        let (a, mut s) = arena(serde_json::json!({"kill_limit": 1, "vote_secs": 0}));
+        join(&a, &mut s, 0);
+        join(&a, &mut s, 1);
+        let now = crate::time::now_ms();
+        let shots = (0..3)
+            .map(|i| {
+                input(
+                    0,
+                    i + 1,
+                    raw(now + i64::from(i) * 100, 48.0, 135.0, 0.0, true),
+                )
+            })
+            .collect();
+        let mut out = Outbox::default();
+        a.tick(
+            &mut s,
+            1,
+            Inputs {
+                datagrams: shots,
+                messages: vec![],
+            },
+            &mut out,
+        );
+        assert!(kinds(&out).is_empty());
+        assert_eq!((s.fighters[1].health, s.fighters[1].deaths), (0, 1));
+        assert_eq!(s.scores, [1, 0]);
+        assert!(out
+            .effects()
+            .iter()
+            .any(|e| matches!(e, Effect::End { scoreboard, .. } if scoreboard.winner.as_deref() == Some("red"))));
+        // With no vote, the next tick ends the match; the result names the winner.
+        let flow = a.tick(&mut s, 2, Inputs::default(), &mut Outbox::default());
+        assert_eq!(flow, Flow::End);
+        let result = a.terminate(s).unwrap();
+        assert_eq!(result.winner.as_deref(), Some("red"));
+        assert_eq!(result.players.len(), 2);
     }
 }

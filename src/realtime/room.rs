@@ -211,6 +211,11 @@ impl Outbox {
     pub fn data(&mut self, to: Target, op: u16, data: Vec<u8>, from: Option<UserId>) {
         self.push(Effect::Data { to, op, data, from });
     }
+
+    /// What has been asked so far (handlers' unit tests read it).
+    pub fn effects(&self) -> &[Effect] {
+        &self.effects
+    }
 }
 
 /// Whether the match goes on after a tick.
@@ -350,16 +355,22 @@ impl<H: MatchHandler> MatchTask<H> {
         let grace = Duration::from_secs(self.node.cfg.empty_grace_secs);
         let mut empty_since = Some(Instant::now());
         let mut pending = Inputs::default();
+        let mut previous: Option<Instant> = None;
         loop {
             tokio::select! {
                 scheduled = interval.tick() => {
                     let started = Instant::now();
                     let late = started.saturating_duration_since(scheduled.into_std());
+                    let interval_error = previous.map(|p| {
+                        let gap = started.duration_since(p);
+                        gap.max(period) - gap.min(period)
+                    });
+                    previous = Some(started);
                     self.tick += 1;
                     let mut out = Outbox::default();
                     let flow = self.handler.tick(&mut state, self.tick, std::mem::take(&mut pending), &mut out);
                     self.apply(&mut state, out);
-                    self.node.stats.tick(started.elapsed(), late);
+                    self.node.stats.tick(started.elapsed(), late, interval_error);
                     if flow == Flow::End {
                         break;
                     }
@@ -616,6 +627,7 @@ impl<H: MatchHandler> MatchTask<H> {
                         continue;
                     };
                     self.node.stats.violations.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(user = %user_id, match_id = %self.entry.id, kind, %detail, count, "anti-cheat violation");
                     if m.stored_suspicions >= MAX_STORED_SUSPICIONS {
                         continue;
                     }

@@ -11,6 +11,7 @@ use crate::features::matches::RealtimeStats;
 pub struct Stats {
     ticks: Mutex<Histogram<u64>>,
     lateness: Mutex<Histogram<u64>>,
+    jitter: Mutex<Histogram<u64>>,
     pub datagrams_in: AtomicU64,
     pub datagrams_out: AtomicU64,
     pub frames_in: AtomicU64,
@@ -30,6 +31,7 @@ impl Default for Stats {
         Stats {
             ticks: histogram(),
             lateness: histogram(),
+            jitter: histogram(),
             datagrams_in: AtomicU64::new(0),
             datagrams_out: AtomicU64::new(0),
             frames_in: AtomicU64::new(0),
@@ -46,8 +48,16 @@ fn micros(d: Duration) -> u64 {
 }
 
 impl Stats {
-    /// One tick: how long it ran and how late it started.
-    pub fn tick(&self, took: Duration, late: Duration) {
+    /// One tick: how long it ran, how late it started, and how far the time since the
+    /// match's previous tick was from its period (`None` for a first tick).
+    pub fn tick(&self, took: Duration, late: Duration, interval_error: Option<Duration>) {
+        if let Some(e) = interval_error {
+            let _ = self
+                .jitter
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .record(micros(e));
+        }
         let _ = self
             .ticks
             .lock()
@@ -62,8 +72,13 @@ impl Stats {
 
     pub fn snapshot(&self, connections: u64, matches: u64) -> RealtimeStats {
         let t = self.ticks.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let j = self
+        let l = self
             .lateness
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let j = self
+            .jitter
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
@@ -84,6 +99,8 @@ impl Stats {
             jitter_p50_us: q(&j, 0.5),
             jitter_p99_us: q(&j, 0.99),
             jitter_max_us: j.max(),
+            lateness_p50_us: q(&l, 0.5),
+            lateness_p99_us: q(&l, 0.99),
             datagrams_in: self.datagrams_in.load(Ordering::Relaxed),
             datagrams_out: self.datagrams_out.load(Ordering::Relaxed),
             frames_in: self.frames_in.load(Ordering::Relaxed),
@@ -98,6 +115,10 @@ impl Stats {
     pub fn reset(&self) {
         self.ticks.lock().unwrap_or_else(|p| p.into_inner()).reset();
         self.lateness
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .reset();
+        self.jitter
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .reset();

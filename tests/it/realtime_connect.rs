@@ -207,3 +207,80 @@ async fn connections_over_the_cap_are_closed_with_server_full() {
     }
     assert!(last.is_none(), "{last:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flooding_client_is_limited_then_closed() {
+    let server = TestServer::start_with(
+        &["arena"],
+        &[
+            ("OUTPOST_REALTIME_MESSAGES_PER_SEC", "1"),
+            ("OUTPOST_REALTIME_MESSAGES_BURST", "2"),
+        ],
+    )
+    .await;
+    let game = server.game("arena");
+    let alice = server.new_player().await;
+    let mut c = server.quic(&alice, &game).await;
+    for id in 0..3 {
+        let _ = c.send(&ClientMsg::Ping { id, client_time: 0 }).await;
+    }
+    // Over the limit: dropped with an error frame...
+    let e = c
+        .wait_for(WAIT, |m| {
+            matches!(m, outpost::client::quic::ServerMsg::Error { .. })
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(e, outpost::client::quic::ServerMsg::Error { code: 10, .. }),
+        "{e:?}"
+    );
+    // ...and 50 in a row close the connection.
+    for id in 0..60 {
+        let _ = c.send(&ClientMsg::Ping { id, client_time: 0 }).await;
+    }
+    let (code, reason) = c.closed(WAIT).await.unwrap();
+    assert_eq!(code, Some(Code::RateLimited.as_u16()), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quic_serves_the_https_certificate_and_its_sighup_reload() {
+    use outpost::client::Trust;
+    let server = TestServer::start().await;
+    let game = server.game("arena");
+    let alice = server.new_player().await;
+    let old_pem = server.local.cert_pem.clone();
+    // The certificate HTTPS presents is the one QUIC presents.
+    server.quic(&alice, &game).await.ping().await.unwrap();
+
+    let certs = server.local.dir.join("certs");
+    outpost::tls::generate_self_signed(&certs, &["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let new_pem = std::fs::read(certs.join("cert.pem")).unwrap();
+    assert_ne!(new_pem, old_pem);
+    unsafe {
+        libc::kill(server.local.pid().unwrap() as i32, libc::SIGHUP);
+    }
+    let connect = |pem: Vec<u8>| {
+        let token = alice.session.token.clone();
+        let game = game.clone();
+        let addr = server.quic_addr();
+        async move {
+            let ep = outpost::client::quic::endpoint(Trust::Pem(&pem)).unwrap();
+            QuicClient::connect(&ep, addr, "localhost", &token, &game).await
+        }
+    };
+    let mut reloaded = false;
+    for _ in 0..50 {
+        if connect(new_pem.clone()).await.is_ok() {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reloaded, "QUIC never presented the renewed certificate");
+    let e = connect(old_pem)
+        .await
+        .err()
+        .expect("the old certificate is gone");
+    assert!(matches!(e, QuicError::Connect(_)), "{e}");
+}

@@ -468,3 +468,56 @@ async fn a_client_that_stops_reading_is_dropped_without_stalling_the_match() {
         .unwrap();
     assert!(stats["realtime"]["dropped_slow"].as_u64().unwrap() >= 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn empty_matches_end_after_the_grace_period() {
+    let server =
+        TestServer::start_with(&["arena"], &[("OUTPOST_REALTIME_EMPTY_GRACE_SECS", "1")]).await;
+    let game = server.game("arena");
+    let alice = server.new_player().await;
+    // Created over HTTPS, never joined.
+    let room = alice
+        .rpc("room_create", json!({"game_id": game, "mode": "relay"}))
+        .await
+        .unwrap();
+    let id = room["match_id"].as_str().unwrap().to_string();
+    // Joined, then left.
+    let mut a = server.quic(&alice, &game).await;
+    let j = a.create_match("arena", "", json!({})).await.unwrap();
+    a.leave_match(&j.match_id).await.unwrap();
+    let list = alice
+        .rpc("room_list", json!({"game_id": game}))
+        .await
+        .unwrap();
+    assert_eq!(list["rooms"].as_array().unwrap().len(), 2);
+
+    let mut left = 2;
+    for _ in 0..60 {
+        let list = alice
+            .rpc("room_list", json!({"game_id": game}))
+            .await
+            .unwrap();
+        left = list["rooms"].as_array().unwrap().len();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 0);
+    let err = alice
+        .rpc("room_join", json!({"game_id": game, "match_id": id}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 404);
+    let e = a.join_match(&j.match_id, None).await.unwrap_err();
+    assert_eq!(e.code(), Some(Code::NotFound.as_u16()));
+    // An abandoned match leaves no result behind.
+    let err = alice
+        .rpc(
+            "match_get_result",
+            json!({"game_id": game, "match_id": j.match_id}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 404);
+}

@@ -120,9 +120,13 @@ pub struct RealtimeStats {
     pub tick_p50_us: u64,
     pub tick_p99_us: u64,
     pub tick_max_us: u64,
+    /// Jitter: how far the time between two ticks of a match was from its period.
     pub jitter_p50_us: u64,
     pub jitter_p99_us: u64,
     pub jitter_max_us: u64,
+    /// How late ticks started against their schedule (includes the timer's 1 ms grain).
+    pub lateness_p50_us: u64,
+    pub lateness_p99_us: u64,
     pub datagrams_in: u64,
     pub datagrams_out: u64,
     pub frames_in: u64,
