@@ -1,7 +1,7 @@
 //! A ban closes the banned player's live connection at once, and notifications reach
-//! connected players as they happen. No ban RPC or admin socket exists on this branch yet,
-//! so the server runs in-process here and the ban goes through `Auth::ban`, the one path
-//! every ban takes (it publishes `Event::Banned` on the bus the realtime node listens to).
+//! connected players as they happen. The first two tests run the node in-process and go
+//! through `Auth::ban` and the bus directly (the one path every ban and notification
+//! takes); the last drives the real binary: `outpost ban` on the CLI, rewards over HTTPS.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -142,4 +142,53 @@ async fn notifications_are_pushed_to_connected_players() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// The same through the real surfaces: the admin's `outpost ban` on a running server closes
+/// the player's QUIC connection, and a reward granted over HTTPS is pushed live.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_ban_closes_a_live_connection_and_rewards_are_pushed() {
+    let server = crate::common::TestServer::start().await;
+    let arena = server.game("arena");
+    let alice = server.player("device-cli-ban-0001").await;
+    let mut conn = server.quic(&alice, &arena).await;
+
+    server
+        .server_rpc(
+            "rewards_grant",
+            serde_json::json!({"game_id": arena, "user_id": alice.user_id().to_string(),
+                               "reward": {"currencies": {"coins": 5}}, "reason": "welcome"}),
+        )
+        .await
+        .unwrap();
+    match conn
+        .wait_for(Duration::from_secs(5), |m| {
+            matches!(m, ServerMsg::Notification { .. })
+        })
+        .await
+        .unwrap()
+    {
+        ServerMsg::Notification { game_id, .. } => assert_eq!(game_id, arena),
+        other => panic!("{other:?}"),
+    }
+
+    let id = alice.user_id().to_string();
+    let (ok, out, err) = server
+        .cli(&["ban", &id, "--for", "1h", "--reason", "wallhack"])
+        .await;
+    assert!(ok, "{out}{err}");
+    let (code, reason) = conn.closed(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(code, Some(Code::Banned.as_u16()));
+    assert!(reason.contains("wallhack"), "{reason}");
+    let e = QuicClient::connect(
+        &server.quic_endpoint(),
+        server.quic_addr(),
+        "localhost",
+        &alice.session.token,
+        &arena,
+    )
+    .await
+    .err()
+    .expect("a banned player cannot reconnect");
+    assert_eq!(e.code(), Some(Code::Banned.as_u16()), "{e}");
 }
