@@ -1,4 +1,4 @@
-//! The load loop the economy scenarios share: C connections, each with its own player,
+//! The load loop the HTTPS scenarios share: C connections, each with its own player,
 //! call one operation back to back; latencies are recorded after a warm-up.
 
 use std::collections::BTreeMap;
