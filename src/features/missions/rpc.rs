@@ -3,11 +3,11 @@ use serde::{Deserialize, Serialize};
 use super::model::{DayProgress, Mission, MissionPool, Reporter};
 use super::{rules, MissionError, POOLS, PROGRESS};
 use crate::auth::UserId;
-use crate::features::daily_rewards::rules::{day_start, utc_day};
 use crate::features::rewards::{self, Granted, Reward};
 use crate::features::vault::{fail, Vault, EXTRA};
 use crate::rpc::{RpcContext, RpcError};
 use crate::store::{GameStore, Key, Tree};
+use crate::time::{day_start, utc_day};
 
 fn pool_key() -> Key {
     Key::new().str("pool")
