@@ -649,3 +649,101 @@ async fn each_player_gets_a_deterministic_draw_from_a_larger_pool() {
     }
     assert!(draws.len() > 1, "players get different draws");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_reward_or_item_grant_with_an_idempotency_key_applies_once() {
+    let server = TestServer::start().await;
+    let game = server.game("arena");
+    let alice = server.new_player().await;
+    let uid = alice.user_id().to_string();
+
+    // rewards_grant retried 10 times, concurrently: one payment, one notification.
+    let payload = json!({"game_id": game, "user_id": uid, "reason": "season prize",
+        "idempotency_key": "prize-42",
+        "reward": {"currencies": {"coins": 40}, "items": [{"id": "relic", "quantity": 1, "unique": true}], "xp": 10}});
+    let mut calls = Vec::new();
+    for _ in 0..10 {
+        let client = server.client.clone();
+        let key = server.local.http_key.clone();
+        let p = payload.clone();
+        calls.push(tokio::spawn(async move {
+            client.rpc_as_server(&key, "rewards_grant", p).await
+        }));
+    }
+    let mut replayed = 0;
+    let mut relics = std::collections::BTreeSet::new();
+    for c in calls {
+        let r = c.await.unwrap().unwrap();
+        assert_eq!(r["granted"]["currencies"]["coins"], 40);
+        assert_eq!(r["granted"]["wallet"]["coins"], 40);
+        relics.insert(r["granted"]["items"][0]["instances"][0]["instance_id"].to_string());
+        if r["replayed"] == true {
+            replayed += 1;
+        }
+    }
+    assert_eq!(replayed, 9);
+    assert_eq!(relics.len(), 1, "every retry answers with the one grant");
+    assert_eq!(balance(&server, &game, &uid, "coins").await, 40);
+    let inv = alice
+        .rpc("inventory_list", json!({"game_id": game}))
+        .await
+        .unwrap();
+    assert_eq!(inv["items"][0]["quantity"], 1);
+    let p = alice
+        .rpc("profile_get", json!({"game_id": game}))
+        .await
+        .unwrap();
+    assert_eq!(p["profile"]["xp"], 10);
+    let n = alice
+        .rpc("notifications_list", json!({"game_id": game}))
+        .await
+        .unwrap();
+    assert_eq!(n["notifications"].as_array().unwrap().len(), 1);
+
+    // The same key for another reward is refused, and changes nothing.
+    let mut other = payload.clone();
+    other["reward"] = json!({"currencies": {"coins": 4000}});
+    let err = server.server_rpc("rewards_grant", other).await.unwrap_err();
+    assert_eq!(err.status(), 409);
+    assert!(err.message.contains("prize-42"), "{}", err.message);
+    assert_eq!(balance(&server, &game, &uid, "coins").await, 40);
+    let mut bad = payload.clone();
+    bad["idempotency_key"] = json!("");
+    let err = server.server_rpc("rewards_grant", bad).await.unwrap_err();
+    assert_eq!(err.status(), 400);
+    assert!(err.message.contains("idempotency_key"), "{}", err.message);
+
+    // inventory_grant retried 10 times: the stack grows once.
+    let grant = json!({"game_id": game, "user_id": uid, "idempotency_key": "chest-9",
+        "items": [{"id": "potion", "quantity": 3}]});
+    let mut replayed = 0;
+    for _ in 0..10 {
+        let r = server
+            .server_rpc("inventory_grant", grant.clone())
+            .await
+            .unwrap();
+        assert_eq!(r["items"][0]["quantity"], 3);
+        if r["replayed"] == true {
+            replayed += 1;
+        }
+    }
+    assert_eq!(replayed, 9);
+    let mut other = grant.clone();
+    other["items"] = json!([{"id": "potion", "quantity": 300}]);
+    let err = server
+        .server_rpc("inventory_grant", other)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 409);
+    let inv = alice
+        .rpc("inventory_list", json!({"game_id": game}))
+        .await
+        .unwrap();
+    let potion = inv["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "potion")
+        .unwrap();
+    assert_eq!(potion["quantity"], 3);
+}
