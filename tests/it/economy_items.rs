@@ -747,3 +747,80 @@ async fn a_retried_reward_or_item_grant_with_an_idempotency_key_applies_once() {
         .unwrap();
     assert_eq!(potion["quantity"], 3);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn editing_the_pool_mid_day_does_not_reshuffle_a_running_day() {
+    let mut server = TestServer::start().await;
+    let game = server.game("arena");
+    let admin = server.admin().await;
+    let mission = |id: String| {
+        json!({"id": id, "title": "Mission", "stat": "kills", "target": 2,
+               "reward": {"currencies": {"coins": 5}}})
+    };
+    let pool: Vec<_> = (0..12).map(|i| mission(format!("m{i}"))).collect();
+    admin
+        .rpc(
+            "missions_set_definitions",
+            json!({"game_id": game, "missions": pool, "daily_count": 3}),
+        )
+        .await
+        .unwrap();
+    let alice = server.new_player().await;
+    let uid = alice.user_id().to_string();
+    let ids = |reply: &serde_json::Value| -> Vec<String> {
+        reply["missions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let before = alice
+        .rpc("missions_get_daily", json!({"game_id": game}))
+        .await
+        .unwrap();
+    let drawn = ids(&before);
+    assert_eq!(before["unclaimed_yesterday"], json!([]));
+    // The first report fixes the day's missions.
+    server
+        .server_rpc(
+            "missions_update_progress",
+            json!({"game_id": game, "user_id": uid, "mission_id": drawn[0], "amount": 2}),
+        )
+        .await
+        .unwrap();
+
+    // The pool grows and the daily count rises mid-day.
+    let bigger: Vec<_> = (0..40).map(|i| mission(format!("m{i}"))).collect();
+    admin
+        .rpc(
+            "missions_set_definitions",
+            json!({"game_id": game, "missions": bigger, "daily_count": 5}),
+        )
+        .await
+        .unwrap();
+    let after = alice
+        .rpc("missions_get_daily", json!({"game_id": game}))
+        .await
+        .unwrap();
+    assert_eq!(ids(&after), drawn, "the running day keeps its draw");
+    assert_eq!(after["missions"][0]["progress"], 2);
+    let claim = alice
+        .rpc(
+            "missions_claim_reward",
+            json!({"game_id": game, "mission_id": drawn[0]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(claim["granted"]["currencies"]["coins"], 5);
+    assert_eq!(claim["date"], after["date"]);
+    assert_eq!(balance(&server, &game, &uid, "coins").await, 5);
+
+    // A player who had not started today draws from the new pool.
+    let bob = server.new_player().await;
+    let fresh = bob
+        .rpc("missions_get_daily", json!({"game_id": game}))
+        .await
+        .unwrap();
+    assert_eq!(ids(&fresh).len(), 5);
+}
