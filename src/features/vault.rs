@@ -28,8 +28,12 @@ pub const PROFILES: usize = 4;
 pub const OBJECTS: usize = 5;
 /// `grant.userid_rpcid_idempotencykey`: (user, rpc id, key) → receipt of a grant.
 pub const GRANT_RECEIPTS: usize = 6;
+/// `storage.public_collection_userid_key`: the keys of public-read objects.
+pub const PUBLIC_OBJECTS: usize = 7;
+/// `storage.userid`: user → how many objects they keep.
+pub const OBJECT_COUNTS: usize = 8;
 /// The first extra tree a caller passes to [`Vault::transaction`].
-pub const EXTRA: usize = 7;
+pub const EXTRA: usize = 9;
 
 /// `g/<game>/grant.userid_rpcid_idempotencykey`: (user, rpc id, idempotency key) →
 /// [`GrantReceipt`] of a reward or item grant.
@@ -43,6 +47,8 @@ const NAMES: [&str; EXTRA] = [
     super::profiles::PROFILES,
     super::storage::OBJECTS,
     GRANT_RECEIPT_TREE,
+    super::storage::PUBLIC_OBJECTS,
+    super::storage::OBJECT_COUNTS,
 ];
 
 /// The value-holding trees of one game.

@@ -105,7 +105,9 @@ pub async fn write(req: Req) -> Response {
                 to_write(o, max).map_err(|e| RpcError::from(e).within(&format!("objects[{i}]")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let acks = storage::write(&game, s.user_id, Actor::Player(s.user_id), &writes).await?;
+        let quota = req.app.config.storage.max_objects_per_user;
+        let acks =
+            storage::write(&game, s.user_id, Actor::Player(s.user_id), &writes, quota).await?;
         Ok(json_reply(200, &json!({ "acks": acks })))
     }
     .await;
