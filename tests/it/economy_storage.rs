@@ -644,3 +644,50 @@ async fn public_listing_follows_permission_changes_and_a_quota_caps_each_player(
     let (_, public) = rest(&bob, Method::GET, "/v2/storage/cards", None).await;
     assert_eq!(keys(&public), ["c", "e"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn storage_rest_routes_are_admitted_like_the_storage_rpcs() {
+    let server = TestServer::start_with(
+        &["arena"],
+        &[
+            ("OUTPOST_RATE_LIMIT_READ_PER_SEC", "1"),
+            ("OUTPOST_RATE_LIMIT_READ_BURST", "3"),
+        ],
+    )
+    .await;
+    let game = server.game("arena");
+    let alice = player_in(&server, &game).await;
+    // REST listings and reads spend the player's read budget, as the RPCs do…
+    for _ in 0..2 {
+        let (status, body) = rest(&alice, Method::GET, "/v2/storage/saves", None).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = rest(
+        &alice,
+        Method::POST,
+        "/v2/storage",
+        Some(json!({"object_ids": [{"collection": "saves", "key": "slot1"}]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = rest(&alice, Method::GET, "/v2/storage/saves", None).await;
+    assert_eq!(status, 429, "{body}");
+    // …the budget the RPCs draw from too.
+    let err = alice
+        .rpc(
+            "cloud_save_list",
+            json!({"game_id": game, "collection": "saves"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 429);
+    // Writes have their own budget and still go through.
+    let (status, body) = rest(
+        &alice,
+        Method::PUT,
+        "/v2/storage",
+        Some(json!({"objects": [{"collection": "saves", "key": "slot1", "value": "{}"}]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
