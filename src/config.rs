@@ -137,6 +137,8 @@ pub struct StorageConfig {
     pub flush_every_ms: u64,
     /// Largest value of one cloud-save / storage object, in bytes of JSON.
     pub max_object_bytes: usize,
+    /// Most cloud-save / storage objects one player keeps in one game.
+    pub max_objects_per_user: u64,
 }
 
 impl Default for StorageConfig {
@@ -144,6 +146,7 @@ impl Default for StorageConfig {
         StorageConfig {
             flush_every_ms: 100,
             max_object_bytes: 64 * 1024,
+            max_objects_per_user: 1000,
         }
     }
 }
@@ -303,6 +306,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("rate_limit", "exempt_server"),
     ("storage", "flush_every_ms"),
     ("storage", "max_object_bytes"),
+    ("storage", "max_objects_per_user"),
     ("backup", "interval"),
     ("backup", "keep"),
     ("log", "format"),
@@ -527,6 +531,9 @@ impl Config {
         }
         if self.storage.max_object_bytes < 64 {
             return bad("storage.max_object_bytes must be at least 64".into());
+        }
+        if self.storage.max_objects_per_user < 1 {
+            return bad("storage.max_objects_per_user must be at least 1".into());
         }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return bad("tls.cert and tls.key must be given together".into());
@@ -753,6 +760,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.config.storage.max_object_bytes, 4096);
+        let err = load(
+            None,
+            env(&[("OUTPOST_STORAGE_MAX_OBJECTS_PER_USER", "0")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("storage.max_objects_per_user"),
+            "{err}"
+        );
+        let ok = load(
+            None,
+            env(&[("OUTPOST_STORAGE_MAX_OBJECTS_PER_USER", "5")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(ok.config.storage.max_objects_per_user, 5);
     }
 
     #[test]

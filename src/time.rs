@@ -1,4 +1,4 @@
-//! Wall-clock helpers: Unix seconds and RFC 3339 text.
+//! Wall-clock helpers: Unix seconds, UTC day numbers and RFC 3339 text.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -8,6 +8,18 @@ pub fn now() -> i64 {
 
 pub fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
+}
+
+const DAY_SECS: i64 = 86_400;
+
+/// The UTC day number (days since 1970-01-01) of a Unix time.
+pub fn utc_day(unix_secs: i64) -> i64 {
+    unix_secs.div_euclid(DAY_SECS)
+}
+
+/// Unix seconds at which UTC day `day` begins.
+pub fn day_start(day: i64) -> i64 {
+    day * DAY_SECS
 }
 
 pub fn rfc3339(unix_secs: i64) -> String {
@@ -53,5 +65,14 @@ mod tests {
         assert!(super::parse_duration("0h").is_err());
         assert!(super::parse_duration("3y").is_err());
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn days_are_utc() {
+        assert_eq!(super::utc_day(0), 0);
+        assert_eq!(super::utc_day(86_399), 0);
+        assert_eq!(super::utc_day(86_400), 1);
+        assert_eq!(super::utc_day(-1), -1);
+        assert_eq!(super::day_start(2), 172_800);
     }
 }

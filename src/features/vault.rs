@@ -7,11 +7,12 @@
 //! with state of its own (a daily streak, mission progress) passes its trees as extras,
 //! reachable at [`EXTRA`], `EXTRA + 1`, …
 
-use serde::Serialize;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::auth::UserId;
 use crate::rpc::RpcError;
-use crate::store::{Abort, GameStore, StoreError, Tree, Txn};
+use crate::store::{Abort, GameStore, Key, StoreError, Tree, Txn};
 
 /// `wallet.userid`: user → balances.
 pub const BALANCES: usize = 0;
@@ -25,8 +26,18 @@ pub const ITEMS: usize = 3;
 pub const PROFILES: usize = 4;
 /// `storage.collection_userid_key`: (collection, user, key) → object.
 pub const OBJECTS: usize = 5;
+/// `grant.userid_rpcid_idempotencykey`: (user, rpc id, key) → receipt of a grant.
+pub const GRANT_RECEIPTS: usize = 6;
+/// `storage.public_collection_userid_key`: the keys of public-read objects.
+pub const PUBLIC_OBJECTS: usize = 7;
+/// `storage.userid`: user → how many objects they keep.
+pub const OBJECT_COUNTS: usize = 8;
 /// The first extra tree a caller passes to [`Vault::transaction`].
-pub const EXTRA: usize = 6;
+pub const EXTRA: usize = 9;
+
+/// `g/<game>/grant.userid_rpcid_idempotencykey`: (user, rpc id, idempotency key) →
+/// [`GrantReceipt`] of a reward or item grant.
+pub const GRANT_RECEIPT_TREE: &str = "grant.userid_rpcid_idempotencykey";
 
 const NAMES: [&str; EXTRA] = [
     super::wallet::BALANCES,
@@ -35,6 +46,9 @@ const NAMES: [&str; EXTRA] = [
     super::inventory::ITEMS,
     super::profiles::PROFILES,
     super::storage::OBJECTS,
+    GRANT_RECEIPT_TREE,
+    super::storage::PUBLIC_OBJECTS,
+    super::storage::OBJECT_COUNTS,
 ];
 
 /// The value-holding trees of one game.
@@ -108,4 +122,78 @@ pub fn within<T>(prefix: &str, r: Result<T, Abort<RpcError>>) -> Result<T, Abort
         Abort::Fail(e) => Abort::Fail(e.within(prefix)),
         other => other,
     })
+}
+
+/// Longest idempotency key.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
+
+/// An idempotency key was used before for a different request (409, as `wallet_update`).
+#[derive(Debug, thiserror::Error)]
+#[error("idempotency_key `{0}` was already used for a different request")]
+pub struct KeyReused(pub String);
+
+impl From<KeyReused> for RpcError {
+    fn from(e: KeyReused) -> Self {
+        RpcError::AlreadyExists(e.to_string())
+    }
+}
+
+/// Checks an idempotency key as a request carries it.
+pub fn check_idempotency_key(key: Option<&str>) -> Result<(), RpcError> {
+    match key {
+        None => Ok(()),
+        Some("") => Err(RpcError::invalid("idempotency_key must not be empty")),
+        Some(k) => crate::features::profiles::rules::check_text(
+            "idempotency_key",
+            k,
+            MAX_IDEMPOTENCY_KEY_CHARS,
+        ),
+    }
+}
+
+/// What a grant with an idempotency key did: the request it answered (as JSON text) and
+/// its result, so a retry answers the same and applies nothing.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GrantReceipt<T> {
+    pub request: String,
+    pub result: T,
+}
+
+fn grant_receipt_key(user: UserId, rpc_id: &str, key: &str) -> Key {
+    Key::new().uuid(user).str(rpc_id).str(key)
+}
+
+/// Runs `apply` inside a vault transaction at most once per (user, `rpc_id`, `key`): the
+/// first time it applies and its result is kept as a receipt in the same transaction; a
+/// retry with the same `request` returns the kept result (`true`: replayed) and applies
+/// nothing; the same key with another request is refused with [`KeyReused`]. Without a
+/// key, `apply` simply runs.
+pub fn once<T, E, F>(
+    tx: &Txn,
+    user: UserId,
+    rpc_id: &str,
+    key: Option<&str>,
+    request: &impl Serialize,
+    apply: F,
+) -> Result<(T, bool), Abort<E>>
+where
+    T: Serialize + DeserializeOwned,
+    E: From<KeyReused>,
+    F: FnOnce() -> Result<T, Abort<E>>,
+{
+    let Some(k) = key else {
+        return Ok((apply()?, false));
+    };
+    let request = serde_json::to_string(request).map_err(|e| Abort::Codec(e.to_string()))?;
+    let rk = grant_receipt_key(user, rpc_id, k);
+    if let Some(r) = tx.get::<GrantReceipt<T>, E>(GRANT_RECEIPTS, &rk)? {
+        if r.request != request {
+            return Err(fail(KeyReused(k.to_string())));
+        }
+        return Ok((r.result, true));
+    }
+    let result = apply()?;
+    let receipt = GrantReceipt { request, result };
+    tx.insert(GRANT_RECEIPTS, &rk, &receipt)?;
+    Ok((receipt.result, false))
 }

@@ -5,6 +5,11 @@
 //! - `PUT /v2/storage/delete` deletes objects → `{}`;
 //! - `GET /v2/storage/{collection}[/{user_id}]?limit=&cursor=` lists → `{"objects", "cursor"}`.
 //!
+//! Each route is admitted as the storage RPC it stands for (`batch_write_storage`,
+//! `batch_read_storage`, `cloud_save_delete`, `cloud_save_list`) through
+//! [`crate::rpc::Registry::admit`]: caller class and rate-limit class come from the
+//! registry, not from here.
+//!
 //! Values travel as JSON text, as Nakama's API carries them. A refused version or
 //! permission answers 400 with gRPC code 3, as Nakama does.
 
@@ -18,7 +23,7 @@ use warp::reply::Response;
 use super::request::{finish, json_body, json_reply, session, Req};
 use crate::features::paging;
 use crate::features::storage::{self, Actor, ObjectId, ObjectWrite};
-use crate::rpc::{decode, session_game, Caller, Limit, RpcError, SessionUser};
+use crate::rpc::{decode, session_game, Caller, RpcError, SessionUser};
 use crate::store::{GameId, GameStore};
 
 #[derive(Deserialize)]
@@ -58,17 +63,19 @@ struct IdObject {
     version: Option<String>,
 }
 
-/// The session, its game and the rate limit every storage route applies.
-fn open(req: &Req, limit: Limit) -> Result<(SessionUser, GameStore), RpcError> {
+/// The session and its game, admitted as the registry admits `rpc_id` (the storage RPC the
+/// route stands for): its caller class and rate-limit class, one rule for both transports.
+fn open(req: &Req, rpc_id: &str) -> Result<(SessionUser, GameStore), RpcError> {
     let s = session(req)?;
-    req.app
-        .limiters
-        .check_user(limit, s.user_id)
-        .map_err(|retry_after_secs| {
-            req.app.metrics.rate_limited(limit.as_str());
-            RpcError::RateLimited { retry_after_secs }
-        })?;
-    let caller = Caller::Player(s.clone());
+    let entry = req
+        .app
+        .registry
+        .get(rpc_id)
+        .ok_or_else(|| RpcError::Internal(format!("RPC `{rpc_id}` is not registered")))?;
+    let caller = req
+        .app
+        .registry
+        .admit(&req.app, Caller::Player(s.clone()), entry)?;
     let game_id = session_game(&req.app, &caller).ok_or_else(|| {
         RpcError::invalid(
             "no game: authenticate with vars {\"game_id\": …} or set server.default_game_id",
@@ -94,7 +101,7 @@ fn user_id(field: &str, text: Option<&str>, default: Uuid) -> Result<Uuid, RpcEr
 pub async fn write(req: Req) -> Response {
     let app = req.app.clone();
     let result = async {
-        let (s, game) = open(&req, Limit::Write)?;
+        let (s, game) = open(&req, "batch_write_storage")?;
         let body: WriteBody = decode(json_body(&req.body)?)?;
         let max = req.app.config.storage.max_object_bytes;
         let writes = body
@@ -105,7 +112,9 @@ pub async fn write(req: Req) -> Response {
                 to_write(o, max).map_err(|e| RpcError::from(e).within(&format!("objects[{i}]")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let acks = storage::write(&game, s.user_id, Actor::Player(s.user_id), &writes).await?;
+        let quota = req.app.config.storage.max_objects_per_user;
+        let acks =
+            storage::write(&game, s.user_id, Actor::Player(s.user_id), &writes, quota).await?;
         Ok(json_reply(200, &json!({ "acks": acks })))
     }
     .await;
@@ -128,7 +137,7 @@ fn to_write(o: WriteObject, max: usize) -> Result<ObjectWrite, storage::ObjectEr
 pub async fn read(req: Req) -> Response {
     let app = req.app.clone();
     let result = async {
-        let (s, game) = open(&req, Limit::Read)?;
+        let (s, game) = open(&req, "batch_read_storage")?;
         let body: IdsBody = decode(json_body(&req.body)?)?;
         let ids = ids(body, s.user_id)?;
         let found = storage::read(&game, Actor::Player(s.user_id), &ids)?;
@@ -165,7 +174,7 @@ fn ids(body: IdsBody, me: Uuid) -> Result<Vec<ObjectId>, RpcError> {
 pub async fn delete(req: Req) -> Response {
     let app = req.app.clone();
     let result = async {
-        let (s, game) = open(&req, Limit::Write)?;
+        let (s, game) = open(&req, "cloud_save_delete")?;
         let body: IdsBody = decode(json_body(&req.body)?)?;
         let ids = ids(body, s.user_id)?;
         storage::delete(&game, Actor::Player(s.user_id), &ids).await?;
@@ -178,7 +187,7 @@ pub async fn delete(req: Req) -> Response {
 pub async fn list(collection: String, owner: Option<String>, req: Req) -> Response {
     let app = req.app.clone();
     let result = async {
-        let (s, game) = open(&req, Limit::Read)?;
+        let (s, game) = open(&req, "cloud_save_list")?;
         let owner = match owner.as_deref().or(req.query("user_id")) {
             None | Some("") => None,
             Some(t) => Some(user_id("user_id", Some(t), s.user_id)?),

@@ -266,6 +266,45 @@ mod tests {
     }
 
     #[test]
+    fn a_filtered_page_counts_only_kept_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 100).unwrap();
+        let g = store.create_game("arena", Default::default()).unwrap();
+        let t = store.game(g.id).unwrap().tree("numbers").unwrap();
+        for n in 0..10u64 {
+            t.insert(Key::new().str("n").u64(n), &n).unwrap();
+        }
+        t.insert(Key::new().str("other").u64(0), &0u64).unwrap();
+        let prefix = Key::new().str("n");
+        let even = |n: &u64| n.is_multiple_of(2);
+        let p1 = t.page_filtered(prefix.as_bytes(), None, 3, even).unwrap();
+        assert_eq!(
+            p1.entries.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+            [0, 2, 4]
+        );
+        let p2 = t
+            .page_filtered(prefix.as_bytes(), p1.next.as_deref(), 3, even)
+            .unwrap();
+        assert_eq!(
+            p2.entries.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+            [6, 8]
+        );
+        assert!(p2.next.is_none());
+        let foreign = Key::new().str("other").u64(0);
+        assert!(matches!(
+            t.page_filtered(prefix.as_bytes(), Some(foreign.as_bytes()), 3, even),
+            Err(StoreError::Invalid(_))
+        ));
+        assert_eq!(
+            t.page::<u64>(prefix.as_bytes(), None, 20)
+                .unwrap()
+                .entries
+                .len(),
+            10
+        );
+    }
+
+    #[test]
     fn a_second_open_says_the_database_is_in_use() {
         let dir = tempfile::tempdir().unwrap();
         let _store = Store::open(dir.path(), 100).unwrap();

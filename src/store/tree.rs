@@ -270,6 +270,18 @@ impl Tree {
         start: Option<&[u8]>,
         limit: usize,
     ) -> Result<Page<T>, StoreError> {
+        self.page_filtered(prefix, start, limit, |_| true)
+    }
+
+    /// As [`Tree::page`], counting and returning only the entries `keep` accepts (those it
+    /// refuses are skipped, not counted against `limit`).
+    pub fn page_filtered<T: DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+        start: Option<&[u8]>,
+        limit: usize,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Page<T>, StoreError> {
         let from = match start {
             Some(s) if !s.starts_with(prefix) => {
                 return Err(StoreError::Invalid(
@@ -286,11 +298,15 @@ impl Tree {
             if !k.starts_with(prefix) {
                 break;
             }
+            let value: T = decode(&v)?;
+            if !keep(&value) {
+                continue;
+            }
             if entries.len() == limit {
                 next = Some(k.to_vec());
                 break;
             }
-            entries.push((k.to_vec(), decode(&v)?));
+            entries.push((k.to_vec(), value));
         }
         Ok(Page { entries, next })
     }

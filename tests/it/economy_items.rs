@@ -649,3 +649,178 @@ async fn each_player_gets_a_deterministic_draw_from_a_larger_pool() {
     }
     assert!(draws.len() > 1, "players get different draws");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_reward_or_item_grant_with_an_idempotency_key_applies_once() {
+    let server = TestServer::start().await;
+    let game = server.game("arena");
+    let alice = server.new_player().await;
+    let uid = alice.user_id().to_string();
+
+    // rewards_grant retried 10 times, concurrently: one payment, one notification.
+    let payload = json!({"game_id": game, "user_id": uid, "reason": "season prize",
+        "idempotency_key": "prize-42",
+        "reward": {"currencies": {"coins": 40}, "items": [{"id": "relic", "quantity": 1, "unique": true}], "xp": 10}});
+    let mut calls = Vec::new();
+    for _ in 0..10 {
+        let client = server.client.clone();
+        let key = server.local.http_key.clone();
+        let p = payload.clone();
+        calls.push(tokio::spawn(async move {
+            client.rpc_as_server(&key, "rewards_grant", p).await
+        }));
+    }
+    let mut replayed = 0;
+    let mut relics = std::collections::BTreeSet::new();
+    for c in calls {
+        let r = c.await.unwrap().unwrap();
+        assert_eq!(r["granted"]["currencies"]["coins"], 40);
+        assert_eq!(r["granted"]["wallet"]["coins"], 40);
+        relics.insert(r["granted"]["items"][0]["instances"][0]["instance_id"].to_string());
+        if r["replayed"] == true {
+            replayed += 1;
+        }
+    }
+    assert_eq!(replayed, 9);
+    assert_eq!(relics.len(), 1, "every retry answers with the one grant");
+    assert_eq!(balance(&server, &game, &uid, "coins").await, 40);
+    let inv = alice
+        .rpc("inventory_list", json!({"game_id": game}))
+        .await
+        .unwrap();
+    assert_eq!(inv["items"][0]["quantity"], 1);
+    let p = alice
+        .rpc("profile_get", json!({"game_id": game}))
+        .await
+        .unwrap();
+    assert_eq!(p["profile"]["xp"], 10);
+    let n = alice
+        .rpc("notifications_list", json!({"game_id": game}))
+        .await
+        .unwrap();
+    assert_eq!(n["notifications"].as_array().unwrap().len(), 1);
+
+    // The same key for another reward is refused, and changes nothing.
+    let mut other = payload.clone();
+    other["reward"] = json!({"currencies": {"coins": 4000}});
+    let err = server.server_rpc("rewards_grant", other).await.unwrap_err();
+    assert_eq!(err.status(), 409);
+    assert!(err.message.contains("prize-42"), "{}", err.message);
+    assert_eq!(balance(&server, &game, &uid, "coins").await, 40);
+    let mut bad = payload.clone();
+    bad["idempotency_key"] = json!("");
+    let err = server.server_rpc("rewards_grant", bad).await.unwrap_err();
+    assert_eq!(err.status(), 400);
+    assert!(err.message.contains("idempotency_key"), "{}", err.message);
+
+    // inventory_grant retried 10 times: the stack grows once.
+    let grant = json!({"game_id": game, "user_id": uid, "idempotency_key": "chest-9",
+        "items": [{"id": "potion", "quantity": 3}]});
+    let mut replayed = 0;
+    for _ in 0..10 {
+        let r = server
+            .server_rpc("inventory_grant", grant.clone())
+            .await
+            .unwrap();
+        assert_eq!(r["items"][0]["quantity"], 3);
+        if r["replayed"] == true {
+            replayed += 1;
+        }
+    }
+    assert_eq!(replayed, 9);
+    let mut other = grant.clone();
+    other["items"] = json!([{"id": "potion", "quantity": 300}]);
+    let err = server
+        .server_rpc("inventory_grant", other)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 409);
+    let inv = alice
+        .rpc("inventory_list", json!({"game_id": game}))
+        .await
+        .unwrap();
+    let potion = inv["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "potion")
+        .unwrap();
+    assert_eq!(potion["quantity"], 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn editing_the_pool_mid_day_does_not_reshuffle_a_running_day() {
+    let mut server = TestServer::start().await;
+    let game = server.game("arena");
+    let admin = server.admin().await;
+    let mission = |id: String| {
+        json!({"id": id, "title": "Mission", "stat": "kills", "target": 2,
+               "reward": {"currencies": {"coins": 5}}})
+    };
+    let pool: Vec<_> = (0..12).map(|i| mission(format!("m{i}"))).collect();
+    admin
+        .rpc(
+            "missions_set_definitions",
+            json!({"game_id": game, "missions": pool, "daily_count": 3}),
+        )
+        .await
+        .unwrap();
+    let alice = server.new_player().await;
+    let uid = alice.user_id().to_string();
+    let ids = |reply: &serde_json::Value| -> Vec<String> {
+        reply["missions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let before = alice
+        .rpc("missions_get_daily", json!({"game_id": game}))
+        .await
+        .unwrap();
+    let drawn = ids(&before);
+    assert_eq!(before["unclaimed_yesterday"], json!([]));
+    // The first report fixes the day's missions.
+    server
+        .server_rpc(
+            "missions_update_progress",
+            json!({"game_id": game, "user_id": uid, "mission_id": drawn[0], "amount": 2}),
+        )
+        .await
+        .unwrap();
+
+    // The pool grows and the daily count rises mid-day.
+    let bigger: Vec<_> = (0..40).map(|i| mission(format!("m{i}"))).collect();
+    admin
+        .rpc(
+            "missions_set_definitions",
+            json!({"game_id": game, "missions": bigger, "daily_count": 5}),
+        )
+        .await
+        .unwrap();
+    let after = alice
+        .rpc("missions_get_daily", json!({"game_id": game}))
+        .await
+        .unwrap();
+    assert_eq!(ids(&after), drawn, "the running day keeps its draw");
+    assert_eq!(after["missions"][0]["progress"], 2);
+    let claim = alice
+        .rpc(
+            "missions_claim_reward",
+            json!({"game_id": game, "mission_id": drawn[0]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(claim["granted"]["currencies"]["coins"], 5);
+    assert_eq!(claim["date"], after["date"]);
+    assert_eq!(balance(&server, &game, &uid, "coins").await, 5);
+
+    // A player who had not started today draws from the new pool.
+    let bob = server.new_player().await;
+    let fresh = bob
+        .rpc("missions_get_daily", json!({"game_id": game}))
+        .await
+        .unwrap();
+    assert_eq!(ids(&fresh).len(), 5);
+}

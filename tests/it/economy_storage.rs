@@ -548,3 +548,146 @@ async fn nakama_storage_rest_uses_the_session_game() {
         .unwrap();
     assert_eq!(r.status, 401);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn public_listing_follows_permission_changes_and_a_quota_caps_each_player() {
+    let server =
+        TestServer::start_with(&["arena"], &[("OUTPOST_STORAGE_MAX_OBJECTS_PER_USER", "4")]).await;
+    let game = server.game("arena");
+    let alice = player_in(&server, &game).await;
+    let bob = player_in(&server, &game).await;
+    let write = |key: &str, read: u8| {
+        json!({"game_id": game, "collection": "cards", "key": key,
+               "value": {"k": key}, "permission_read": read})
+    };
+    // Private objects around two public ones.
+    for (key, read) in [("a", 1), ("b", 2), ("c", 1), ("d", 2)] {
+        alice
+            .rpc("cloud_save_write", write(key, read))
+            .await
+            .unwrap();
+    }
+    let keys = |body: &Value| -> Vec<String> {
+        body["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["key"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (status, page1) = rest(&bob, Method::GET, "/v2/storage/cards?limit=1", None).await;
+    assert_eq!(status, 200, "{page1}");
+    assert_eq!(keys(&page1), ["b"]);
+    let cursor = page1["cursor"].as_str().unwrap();
+    let (_, page2) = rest(
+        &bob,
+        Method::GET,
+        &format!("/v2/storage/cards?limit=1&cursor={cursor}"),
+        None,
+    )
+    .await;
+    assert_eq!(keys(&page2), ["d"]);
+    assert!(page2.get("cursor").is_none(), "{page2}");
+
+    // Made private, "b" leaves the public listing; made public, "c" joins it.
+    alice.rpc("cloud_save_write", write("b", 1)).await.unwrap();
+    alice.rpc("cloud_save_write", write("c", 2)).await.unwrap();
+    let (_, public) = rest(&bob, Method::GET, "/v2/storage/cards", None).await;
+    assert_eq!(keys(&public), ["c", "d"]);
+    // Deleted, "d" leaves it too.
+    alice
+        .rpc(
+            "cloud_save_delete",
+            json!({"game_id": game, "collection": "cards", "key": "d"}),
+        )
+        .await
+        .unwrap();
+    let (_, public) = rest(&bob, Method::GET, "/v2/storage/cards", None).await;
+    assert_eq!(keys(&public), ["c"]);
+
+    // Three objects held, quota 4: one more fits, the next is refused naming the quota.
+    alice.rpc("cloud_save_write", write("e", 1)).await.unwrap();
+    let err = alice
+        .rpc("cloud_save_write", write("f", 1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 400);
+    assert!(
+        err.message.contains("storage.max_objects_per_user") && err.message.contains('4'),
+        "{}",
+        err.message
+    );
+    let (status, body) = rest(
+        &alice,
+        Method::PUT,
+        "/v2/storage",
+        Some(json!({"objects": [{"collection": "cards", "key": "g", "value": "{}"}]})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("quota"),
+        "{body}"
+    );
+    // Overwriting a held object is no new object; a delete frees a place.
+    alice.rpc("cloud_save_write", write("e", 2)).await.unwrap();
+    alice
+        .rpc(
+            "cloud_save_delete",
+            json!({"game_id": game, "collection": "cards", "key": "a"}),
+        )
+        .await
+        .unwrap();
+    alice.rpc("cloud_save_write", write("f", 1)).await.unwrap();
+    // Another player's quota is their own.
+    bob.rpc("cloud_save_write", write("a", 1)).await.unwrap();
+    let (_, public) = rest(&bob, Method::GET, "/v2/storage/cards", None).await;
+    assert_eq!(keys(&public), ["c", "e"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn storage_rest_routes_are_admitted_like_the_storage_rpcs() {
+    let server = TestServer::start_with(
+        &["arena"],
+        &[
+            ("OUTPOST_RATE_LIMIT_READ_PER_SEC", "1"),
+            ("OUTPOST_RATE_LIMIT_READ_BURST", "3"),
+        ],
+    )
+    .await;
+    let game = server.game("arena");
+    let alice = player_in(&server, &game).await;
+    // REST listings and reads spend the player's read budget, as the RPCs do…
+    for _ in 0..2 {
+        let (status, body) = rest(&alice, Method::GET, "/v2/storage/saves", None).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = rest(
+        &alice,
+        Method::POST,
+        "/v2/storage",
+        Some(json!({"object_ids": [{"collection": "saves", "key": "slot1"}]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = rest(&alice, Method::GET, "/v2/storage/saves", None).await;
+    assert_eq!(status, 429, "{body}");
+    // …the budget the RPCs draw from too.
+    let err = alice
+        .rpc(
+            "cloud_save_list",
+            json!({"game_id": game, "collection": "saves"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 429);
+    // Writes have their own budget and still go through.
+    let (status, body) = rest(
+        &alice,
+        Method::PUT,
+        "/v2/storage",
+        Some(json!({"objects": [{"collection": "saves", "key": "slot1", "value": "{}"}]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -79,7 +79,7 @@ pub async fn status(ctx: RpcContext, req: StatusRequest) -> Result<StatusReply, 
         .get(streak_key(user))?
         .unwrap_or_default();
     let now = crate::time::now();
-    let today = rules::utc_day(now);
+    let today = crate::time::utc_day(now);
     let st = rules::standing(&s, today);
     Ok(StatusReply {
         user_id: user,
@@ -91,7 +91,7 @@ pub async fn status(ctx: RpcContext, req: StatusRequest) -> Result<StatusReply, 
         next_claim_time: crate::time::rfc3339(if st.claimable {
             now
         } else {
-            rules::day_start(today + 1)
+            crate::time::day_start(rules::next_claim_day(&s, today))
         }),
         days: table.days,
     })
@@ -119,7 +119,7 @@ pub async fn claim(ctx: RpcContext, req: ClaimRequest) -> Result<ClaimReply, Rpc
     let game = ctx.game(&req.game_id)?;
     let user = ctx.user(req.user_id)?;
     let table = load_table(&game)?;
-    let today = rules::utc_day(crate::time::now());
+    let today = crate::time::utc_day(crate::time::now());
     let streaks = game.tree(STREAKS)?;
     let vault = Vault::open(&game)?;
     let ids: Vec<Vec<uuid::Uuid>> = table.days.iter().map(rewards::instance_ids).collect();
@@ -138,6 +138,6 @@ pub async fn claim(ctx: RpcContext, req: ClaimRequest) -> Result<ClaimReply, Rpc
         day: s.day,
         streak: s.streak,
         granted,
-        next_claim_time: crate::time::rfc3339(rules::day_start(today + 1)),
+        next_claim_time: crate::time::rfc3339(crate::time::day_start(today + 1)),
     })
 }

@@ -6,17 +6,6 @@ use super::DailyError;
 use crate::features::rewards::{rules::check, Reward};
 
 pub const CYCLE_DAYS: usize = 7;
-const DAY_SECS: i64 = 86_400;
-
-/// The UTC day number of a Unix time.
-pub fn utc_day(unix_secs: i64) -> i64 {
-    unix_secs.div_euclid(DAY_SECS)
-}
-
-/// Unix seconds at which UTC day `day` begins.
-pub fn day_start(day: i64) -> i64 {
-    day * DAY_SECS
-}
 
 fn following(day: u32) -> u32 {
     (day % CYCLE_DAYS as u32) + 1
@@ -24,7 +13,9 @@ fn following(day: u32) -> u32 {
 
 pub fn standing(s: &Streak, today: i64) -> Standing {
     match s.last_claim_day {
-        Some(d) if d == today => Standing {
+        // Claimed today, or on a day still ahead of the clock (it was stepped back): no
+        // claim until that day has passed.
+        Some(d) if d >= today => Standing {
             claimable: false,
             next_day: following(s.day),
             streak: s.streak,
@@ -42,6 +33,15 @@ pub fn standing(s: &Streak, today: i64) -> Standing {
             streak: 0,
             day: 0,
         },
+    }
+}
+
+/// The UTC day of the next possible claim: today when claimable, else the day after the
+/// last claim (later than tomorrow when the clock was stepped back past it).
+pub fn next_claim_day(s: &Streak, today: i64) -> i64 {
+    match s.last_claim_day {
+        Some(d) if d >= today => d + 1,
+        _ => today,
     }
 }
 
@@ -111,12 +111,19 @@ mod tests {
     }
 
     #[test]
-    fn days_are_utc() {
-        assert_eq!(utc_day(0), 0);
-        assert_eq!(utc_day(86_399), 0);
-        assert_eq!(utc_day(86_400), 1);
-        assert_eq!(utc_day(-1), -1);
-        assert_eq!(day_start(2), 172_800);
+    fn a_clock_stepped_back_does_not_reopen_a_claim() {
+        let s = claim(&Streak::default(), 20).unwrap();
+        // The server clock goes back two days: the claim made "on day 20" stands.
+        let st = standing(&s, 18);
+        assert!(!st.claimable);
+        assert_eq!((st.day, st.streak), (1, 1));
+        assert!(matches!(claim(&s, 18), Err(DailyError::AlreadyClaimed)));
+        assert!(matches!(claim(&s, 19), Err(DailyError::AlreadyClaimed)));
+        assert_eq!(next_claim_day(&s, 18), 21);
+        // Once the clock is past the claim again, the streak carries on.
+        assert_eq!(next_claim_day(&s, 21), 21);
+        let s = claim(&s, 21).unwrap();
+        assert_eq!((s.day, s.streak), (2, 2));
     }
 
     #[test]

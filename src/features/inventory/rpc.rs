@@ -48,21 +48,44 @@ pub struct GrantRequest {
     #[serde(default)]
     user_id: Option<UserId>,
     items: Vec<ItemGrant>,
+    #[serde(default)]
+    idempotency_key: Option<String>,
 }
+
+#[derive(Serialize)]
+pub struct GrantReply {
+    user_id: UserId,
+    items: Vec<Item>,
+    /// True when the idempotency key had already granted these items: nothing new moved.
+    replayed: bool,
+}
+
+/// The `inventory_grant` RPC id, under which its idempotency receipts are kept.
+const GRANT_RPC: &str = "inventory_grant";
 
 /// A checked grant, ready to join a transaction.
 pub struct GrantStep {
     user: UserId,
     items: Vec<ItemGrant>,
     instance_ids: Vec<Uuid>,
+    idempotency_key: Option<String>,
 }
 
 impl Step for GrantStep {
-    type Done = ItemsReply;
-    fn apply(&self, tx: &Txn) -> Result<ItemsReply, Abort<RpcError>> {
-        Ok(ItemsReply {
+    type Done = GrantReply;
+    fn apply(&self, tx: &Txn) -> Result<GrantReply, Abort<RpcError>> {
+        let (items, replayed) = vault::once(
+            tx,
+            self.user,
+            GRANT_RPC,
+            self.idempotency_key.as_deref(),
+            &self.items,
+            || super::grant_in(tx, self.user, &self.items, &self.instance_ids),
+        )?;
+        Ok(GrantReply {
             user_id: self.user,
-            items: super::grant_in(tx, self.user, &self.items, &self.instance_ids)?,
+            items,
+            replayed,
         })
     }
 }
@@ -74,6 +97,7 @@ fn plan_grant(ctx: &RpcContext, req: GrantRequest) -> Result<(GameStore, GrantSt
     for g in &req.items {
         rules::check_grant(g)?;
     }
+    vault::check_idempotency_key(req.idempotency_key.as_deref())?;
     let instance_ids = super::instance_ids_for(&req.items);
     Ok((
         game,
@@ -81,6 +105,7 @@ fn plan_grant(ctx: &RpcContext, req: GrantRequest) -> Result<(GameStore, GrantSt
             user,
             items: req.items,
             instance_ids,
+            idempotency_key: req.idempotency_key,
         },
     ))
 }
@@ -94,7 +119,7 @@ pub fn plan_grant_step(
     Ok((game, Box::new(step)))
 }
 
-pub async fn grant(ctx: RpcContext, req: GrantRequest) -> Result<ItemsReply, RpcError> {
+pub async fn grant(ctx: RpcContext, req: GrantRequest) -> Result<GrantReply, RpcError> {
     let (game, step) = plan_grant(&ctx, req)?;
     vault::commit(&game, &step).await
 }

@@ -46,8 +46,12 @@ pub struct MissionProgress {
     pub claimed: bool,
 }
 
-/// A player's progress on one UTC day: mission id → progress.
+/// A player's progress on one UTC day: mission id → progress, and the ids of the missions
+/// drawn for the day, kept on the first report so that editing the pool mid-day does not
+/// reshuffle a running day.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct DayProgress {
     pub missions: BTreeMap<String, MissionProgress>,
+    #[serde(default)]
+    pub selection: Vec<String>,
 }

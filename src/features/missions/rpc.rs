@@ -3,11 +3,11 @@ use serde::{Deserialize, Serialize};
 use super::model::{DayProgress, Mission, MissionPool, Reporter};
 use super::{rules, MissionError, POOLS, PROGRESS};
 use crate::auth::UserId;
-use crate::features::daily_rewards::rules::{day_start, utc_day};
 use crate::features::rewards::{self, Granted, Reward};
 use crate::features::vault::{fail, Vault, EXTRA};
 use crate::rpc::{RpcContext, RpcError};
 use crate::store::{GameStore, Key, Tree};
+use crate::time::{day_start, utc_day};
 
 fn pool_key() -> Key {
     Key::new().str("pool")
@@ -106,6 +106,8 @@ pub struct DailyReply {
     /// RFC 3339: when the next selection starts.
     resets_at: String,
     missions: Vec<MissionView>,
+    /// Yesterday's completed missions not yet claimed: still claimable today.
+    unclaimed_yesterday: Vec<MissionView>,
 }
 
 pub async fn get_daily(ctx: RpcContext, req: DailyRequest) -> Result<DailyReply, RpcError> {
@@ -113,20 +115,32 @@ pub async fn get_daily(ctx: RpcContext, req: DailyRequest) -> Result<DailyReply,
     let user = ctx.user(req.user_id)?;
     let pool = load_pool(&game)?;
     let today = utc_day(crate::time::now());
-    let day: DayProgress = game
-        .tree(PROGRESS)?
-        .get(progress_key(user, today))?
-        .unwrap_or_default();
-    let missions = rules::daily_selection(&pool.missions, pool.daily_count, user, today)
+    let tree = game.tree(PROGRESS)?;
+    let day: DayProgress = tree.get(progress_key(user, today))?.unwrap_or_default();
+    let missions = rules::selection_for(&pool.missions, pool.daily_count, user, today, &day)
         .into_iter()
         .map(|m| view(m, &day))
         .collect();
+    let yesterday = today - 1;
+    let before: DayProgress = tree.get(progress_key(user, yesterday))?.unwrap_or_default();
+    let unclaimed_yesterday =
+        rules::selection_for(&pool.missions, pool.daily_count, user, yesterday, &before)
+            .into_iter()
+            .map(|m| view(m, &before))
+            .filter(|v| v.completed && !v.claimed)
+            .collect();
     Ok(DailyReply {
         user_id: user,
-        date: crate::time::rfc3339(day_start(today))[..10].to_string(),
+        date: date(today),
         resets_at: crate::time::rfc3339(day_start(today + 1)),
         missions,
+        unclaimed_yesterday,
     })
+}
+
+/// `YYYY-MM-DD` of a UTC day.
+fn date(day: i64) -> String {
+    crate::time::rfc3339(day_start(day))[..10].to_string()
 }
 
 #[derive(Deserialize)]
@@ -163,40 +177,47 @@ pub async fn update_progress(
     if amount == 0 {
         return Err(RpcError::invalid("amount must be at least 1"));
     }
+    if req.mission_id.is_some() == req.stat.is_some() {
+        return Err(RpcError::invalid("name exactly one of mission_id or stat"));
+    }
     let pool = load_pool(&game)?;
     let today = utc_day(crate::time::now());
-    let todays = rules::daily_selection(&pool.missions, pool.daily_count, user, today);
-    let targets: Vec<&Mission> = match (&req.mission_id, &req.stat) {
-        (Some(id), None) => {
-            let m = todays
-                .iter()
-                .find(|m| &m.id == id)
-                .ok_or_else(|| MissionError::NotToday(id.clone()))?;
-            vec![*m]
-        }
-        (None, Some(stat)) => todays.into_iter().filter(|m| &m.stat == stat).collect(),
-        _ => return Err(RpcError::invalid("name exactly one of mission_id or stat")),
-    };
-    if !ctx.is_trusted() {
-        if let Some(m) = targets.iter().find(|m| m.progress_by == Reporter::Server) {
-            return Err(MissionError::ServerOnly(m.id.clone()).into());
-        }
-    }
+    let trusted = ctx.is_trusted();
     let tree = game.tree(PROGRESS)?;
     let key = progress_key(user, today);
-    let day = Tree::transaction(&[&tree], |tx| {
+    let updated = Tree::transaction(&[&tree], |tx| {
         let mut day: DayProgress = tx.get(0, &key)?.unwrap_or_default();
+        let todays = rules::selection_for(&pool.missions, pool.daily_count, user, today, &day);
+        let targets: Vec<&Mission> = match (&req.mission_id, &req.stat) {
+            (Some(id), _) => {
+                let m = todays
+                    .iter()
+                    .find(|m| &m.id == id)
+                    .ok_or_else(|| fail::<RpcError, _>(MissionError::NotToday(id.clone())))?;
+                vec![*m]
+            }
+            (None, Some(stat)) => todays.iter().copied().filter(|m| &m.stat == stat).collect(),
+            (None, None) => Vec::new(),
+        };
+        if !trusted {
+            if let Some(m) = targets.iter().find(|m| m.progress_by == Reporter::Server) {
+                return Err(fail(MissionError::ServerOnly(m.id.clone())));
+            }
+        }
+        if day.selection.is_empty() {
+            day.selection = todays.iter().map(|m| m.id.clone()).collect();
+        }
         for m in &targets {
             let p = day.missions.entry(m.id.clone()).or_default();
             p.progress = rules::advance(p.progress, amount, m.target);
         }
         tx.insert(0, &key, &day)?;
-        Ok::<_, crate::store::Abort<RpcError>>(day)
+        Ok(targets.iter().map(|m| view(m, &day)).collect::<Vec<_>>())
     })?;
     game.durable().await?;
     Ok(ProgressReply {
         user_id: user,
-        updated: targets.iter().map(|m| view(m, &day)).collect(),
+        updated,
     })
 }
 
@@ -212,6 +233,8 @@ pub struct ClaimRequest {
 #[derive(Serialize)]
 pub struct ClaimReply {
     user_id: UserId,
+    /// The UTC date of the day the claimed mission belongs to (today, or yesterday's grace).
+    date: String,
     mission: MissionView,
     granted: Granted,
 }
@@ -220,39 +243,59 @@ pub async fn claim_reward(ctx: RpcContext, req: ClaimRequest) -> Result<ClaimRep
     let game = ctx.game(&req.game_id)?;
     let user = ctx.user(req.user_id)?;
     let pool = load_pool(&game)?;
-    let today = utc_day(crate::time::now());
-    let mission = rules::daily_selection(&pool.missions, pool.daily_count, user, today)
-        .into_iter()
+    let mission = pool
+        .missions
+        .iter()
         .find(|m| m.id == req.mission_id)
         .ok_or_else(|| MissionError::NotToday(req.mission_id.clone()))?;
     let ids = rewards::instance_ids(&mission.reward);
     let progress = game.tree(PROGRESS)?;
-    let key = progress_key(user, today);
+    let days = rules::claim_days(utc_day(crate::time::now()));
     let reason = format!("mission {}", mission.id);
     let vault = Vault::open(&game)?;
-    let (day, granted) = vault.transaction(&[&progress], |tx| {
-        let mut day: DayProgress = tx.get(EXTRA, &key)?.unwrap_or_default();
-        let p = day.missions.entry(mission.id.clone()).or_default();
-        if p.progress < mission.target {
-            return Err(fail::<RpcError, _>(MissionError::Incomplete {
-                id: mission.id.clone(),
-                progress: p.progress,
-                target: mission.target,
-            }));
+    let (paid_day, day, granted) = vault.transaction(&[&progress], |tx| {
+        let mut records = Vec::with_capacity(days.len());
+        let mut candidates = Vec::with_capacity(days.len());
+        for d in days {
+            let record: DayProgress = tx.get(EXTRA, progress_key(user, d))?.unwrap_or_default();
+            let drawn = rules::selection_for(&pool.missions, pool.daily_count, user, d, &record)
+                .iter()
+                .any(|m| m.id == mission.id);
+            if drawn {
+                candidates.push(rules::ClaimCandidate {
+                    day: d,
+                    target: mission.target,
+                    progress: record
+                        .missions
+                        .get(&mission.id)
+                        .cloned()
+                        .unwrap_or_default(),
+                });
+            }
+            records.push((d, record));
         }
-        if p.claimed {
-            return Err(fail::<RpcError, _>(MissionError::AlreadyClaimed(
-                mission.id.clone(),
-            )));
+        let paid_day =
+            rules::choose_claim(&mission.id, &candidates).map_err(fail::<RpcError, _>)?;
+        let (_, mut day) = records
+            .into_iter()
+            .find(|(d, _)| *d == paid_day)
+            .ok_or_else(|| fail(RpcError::Internal("claimed day has no record".into())))?;
+        if day.selection.is_empty() {
+            day.selection =
+                rules::selection_for(&pool.missions, pool.daily_count, user, paid_day, &day)
+                    .iter()
+                    .map(|m| m.id.clone())
+                    .collect();
         }
-        p.claimed = true;
+        day.missions.entry(mission.id.clone()).or_default().claimed = true;
         let granted = rewards::grant_in::<RpcError>(tx, user, &mission.reward, &reason, &ids)?;
-        tx.insert(EXTRA, &key, &day)?;
-        Ok((day, granted))
+        tx.insert(EXTRA, progress_key(user, paid_day), &day)?;
+        Ok((paid_day, day, granted))
     })?;
     game.durable().await?;
     Ok(ClaimReply {
         user_id: user,
+        date: date(paid_day),
         mission: view(mission, &day),
         granted,
     })

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use uuid::Uuid;
 
-use super::model::Mission;
+use super::model::{DayProgress, Mission, MissionProgress};
 use super::MissionError;
 use crate::features::profiles::rules::{check_name, check_text};
 use crate::features::rewards::rules::check as check_reward;
@@ -82,6 +82,64 @@ pub fn daily_selection(missions: &[Mission], count: u32, user: Uuid, day: i64) -
         .collect()
 }
 
+/// The player's missions on `day` as its progress record fixed them: the ids kept on the
+/// day's first report (missions since removed from the pool are left out), or, before any
+/// report, the day's draw from the current pool.
+pub fn selection_for<'a>(
+    pool: &'a [Mission],
+    count: u32,
+    user: Uuid,
+    day: i64,
+    record: &DayProgress,
+) -> Vec<&'a Mission> {
+    if record.selection.is_empty() {
+        return daily_selection(pool, count, user, day);
+    }
+    record
+        .selection
+        .iter()
+        .filter_map(|id| pool.iter().find(|m| &m.id == id))
+        .collect()
+}
+
+/// The UTC days whose missions may be claimed on `today`, in the order a claim looks at
+/// them: today, then yesterday — a grace day, so a mission completed just before midnight
+/// can still be claimed after it.
+pub fn claim_days(today: i64) -> [i64; 2] {
+    [today, today - 1]
+}
+
+/// One claimable day's view of a mission: the day, the mission's target and the player's
+/// progress on it that day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimCandidate {
+    pub day: i64,
+    pub target: u64,
+    pub progress: MissionProgress,
+}
+
+/// Which day a claim of mission `id` pays from, given the days (in [`claim_days`] order)
+/// whose selection holds it: the first on which it is complete and unclaimed. Otherwise
+/// the reason the first of them refuses (incomplete or already claimed), or `NotToday`
+/// when no claimable day drew the mission.
+pub fn choose_claim(id: &str, candidates: &[ClaimCandidate]) -> Result<i64, MissionError> {
+    if let Some(c) = candidates
+        .iter()
+        .find(|c| c.progress.progress >= c.target && !c.progress.claimed)
+    {
+        return Ok(c.day);
+    }
+    match candidates.first() {
+        None => Err(MissionError::NotToday(id.to_string())),
+        Some(c) if c.progress.claimed => Err(MissionError::AlreadyClaimed(id.to_string())),
+        Some(c) => Err(MissionError::Incomplete {
+            id: id.to_string(),
+            progress: c.progress.progress,
+            target: c.target,
+        }),
+    }
+}
+
 /// Progress after adding `amount`, never past `target`.
 pub fn advance(progress: u64, amount: u64, target: u64) -> u64 {
     progress.saturating_add(amount).min(target)
@@ -129,6 +187,81 @@ mod tests {
             })
             .collect();
         assert!(days.len() > 1, "the draw changes from day to day");
+    }
+
+    fn ids(ms: &[&Mission]) -> Vec<String> {
+        ms.iter().map(|m| m.id.clone()).collect()
+    }
+
+    #[test]
+    fn a_running_day_keeps_its_selection_when_the_pool_changes() {
+        let p = pool(10);
+        let u = Uuid::new_v4();
+        let fresh = DayProgress::default();
+        let drawn = ids(&selection_for(&p, 3, u, 100, &fresh));
+        assert_eq!(drawn, ids(&daily_selection(&p, 3, u, 100)));
+        let record = DayProgress {
+            selection: drawn.clone(),
+            ..Default::default()
+        };
+        // The pool is edited mid-day: new missions in front, the count raised.
+        let mut edited: Vec<Mission> = pool(30).into_iter().skip(10).collect();
+        for m in &mut edited {
+            m.id = format!("new{}", m.id);
+        }
+        edited.extend(p.iter().cloned());
+        assert_eq!(ids(&selection_for(&edited, 5, u, 100, &record)), drawn);
+        // A mission removed from the pool drops out; the others stay.
+        let without_first: Vec<Mission> = p.iter().filter(|m| m.id != drawn[0]).cloned().collect();
+        assert_eq!(
+            ids(&selection_for(&without_first, 3, u, 100, &record)),
+            drawn[1..].to_vec()
+        );
+    }
+
+    fn candidate(day: i64, progress: u64, claimed: bool) -> ClaimCandidate {
+        ClaimCandidate {
+            day,
+            target: 5,
+            progress: MissionProgress { progress, claimed },
+        }
+    }
+
+    #[test]
+    fn yesterdays_completed_mission_can_be_claimed_today() {
+        // Completed at 23:59:59 on day 99, claimed at 00:00:01 on day 100.
+        assert_eq!(claim_days(100), [100, 99]);
+        assert_eq!(choose_claim("m1", &[candidate(99, 5, false)]).unwrap(), 99);
+        // Drawn both days: today's completed one first, else yesterday's.
+        assert_eq!(
+            choose_claim("m1", &[candidate(100, 5, false), candidate(99, 5, false)]).unwrap(),
+            100
+        );
+        assert_eq!(
+            choose_claim("m1", &[candidate(100, 2, false), candidate(99, 5, false)]).unwrap(),
+            99
+        );
+        assert_eq!(
+            choose_claim("m1", &[candidate(100, 5, true), candidate(99, 5, false)]).unwrap(),
+            99
+        );
+        // Nothing left to pay: today's reason is given.
+        assert!(matches!(
+            choose_claim("m1", &[candidate(100, 2, false), candidate(99, 5, true)]),
+            Err(MissionError::Incomplete {
+                progress: 2,
+                target: 5,
+                ..
+            })
+        ));
+        assert!(matches!(
+            choose_claim("m1", &[candidate(99, 5, true)]),
+            Err(MissionError::AlreadyClaimed(_))
+        ));
+        assert!(matches!(
+            choose_claim("m1", &[]),
+            Err(MissionError::NotToday(_))
+        ));
     }
 
     #[test]

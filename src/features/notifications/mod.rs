@@ -11,12 +11,15 @@ use uuid::Uuid;
 use crate::auth::UserId;
 use crate::events::{Bus, Event};
 use crate::rpc::{Limit, Registry};
-use crate::store::{GameStore, Key, StoreError};
+use crate::store::{Abort, GameStore, Key, StoreError, Tree};
 
 /// `g/<game>/notification.userid_seq`: (user, seq descending) → [`Notification`].
 pub const NOTIFICATIONS: &str = "notification.userid_seq";
 /// `g/<game>/notification.userid`: user → last sequence number.
 pub const SEQUENCES: &str = "notification.userid";
+/// `g/<game>/notification.userid_id`: (user, notification id) → its sequence number, so a
+/// notification is found by id without scanning the player's list.
+pub const BY_ID: &str = "notification.userid_id";
 
 /// Codes other features send with (Nakama reserves codes ≤ 0 for itself).
 pub mod codes {
@@ -57,6 +60,33 @@ pub fn register(r: &mut Registry) {
     r.player("notifications_delete", Limit::Write, rpc::delete);
 }
 
+pub fn notification_key(user: UserId, seq: u64) -> Key {
+    Key::new().uuid(user).u64_desc(seq)
+}
+
+pub fn id_key(user: UserId, id: Uuid) -> Key {
+    Key::new().uuid(user).uuid(id)
+}
+
+/// Deletes a player's stored notifications by id in one transaction, through the id index;
+/// ids that are not the player's (or already gone) are skipped. Returns how many went.
+pub fn delete(game: &GameStore, user: UserId, ids: &[Uuid]) -> Result<usize, StoreError> {
+    let trees = [game.tree(NOTIFICATIONS)?, game.tree(BY_ID)?];
+    Tree::transaction(&trees.iter().collect::<Vec<_>>(), |tx| {
+        let mut deleted = 0;
+        for id in ids {
+            let Some(seq) = tx.get::<u64, StoreError>(1, id_key(user, *id))? else {
+                continue;
+            };
+            tx.remove::<StoreError>(1, id_key(user, *id))?;
+            if tx.remove::<StoreError>(0, notification_key(user, seq))? {
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    })
+}
+
 /// Sends a notification: stored when `persistent`, published on the bus either way.
 pub fn notify(
     bus: &Bus,
@@ -77,9 +107,18 @@ pub fn notify(
         seq: 0,
     };
     if persistent {
-        n.seq = game.tree(SEQUENCES)?.increment(Key::new().uuid(user), 1)?;
-        game.tree(NOTIFICATIONS)?
-            .insert(Key::new().uuid(user).u64_desc(n.seq), &n)?;
+        let trees = [
+            game.tree(SEQUENCES)?,
+            game.tree(NOTIFICATIONS)?,
+            game.tree(BY_ID)?,
+        ];
+        n.seq = Tree::transaction(&trees.iter().collect::<Vec<_>>(), |tx| {
+            let seq = tx.increment(0, Key::new().uuid(user), 1)?;
+            let stored = Notification { seq, ..n.clone() };
+            tx.insert(1, notification_key(user, seq), &stored)?;
+            tx.insert(2, id_key(user, n.id), &seq)?;
+            Ok::<_, Abort<StoreError>>(seq)
+        })?;
     }
     bus.publish(Event::Notification {
         game_id: game.id(),
@@ -142,6 +181,26 @@ mod tests {
             .scan_prefix(Key::new().uuid(user))
             .map(|r| r.unwrap().1)
             .collect();
-        assert_eq!(stored, vec![kept]);
+        assert_eq!(stored, vec![kept.clone()]);
+
+        // Deleting goes through the id index: another player's id is skipped, a repeated
+        // id counts once, and the index entry goes with the notification.
+        let other = notify(&bus, &game, Uuid::new_v4(), 1, "theirs", Map::new(), true).unwrap();
+        assert_eq!(
+            delete(&game, user, &[other.id, kept.id, kept.id]).unwrap(),
+            1
+        );
+        assert!(game
+            .tree(NOTIFICATIONS)
+            .unwrap()
+            .scan_prefix::<Notification>(Key::new().uuid(user))
+            .next()
+            .is_none());
+        assert!(!game
+            .tree(BY_ID)
+            .unwrap()
+            .contains(id_key(user, kept.id))
+            .unwrap());
+        assert_eq!(delete(&game, user, &[kept.id]).unwrap(), 0);
     }
 }

@@ -68,19 +68,6 @@ pub async fn delete(ctx: RpcContext, req: DeleteRequest) -> Result<DeleteReply, 
             "ids must hold 1 to {MAX_DELETE} notification ids"
         )));
     }
-    let tree = game.tree(NOTIFICATIONS)?;
-    let mut doomed = Vec::new();
-    for entry in tree.scan_prefix::<Notification>(Key::new().uuid(user)) {
-        let (k, n) = entry?;
-        if req.ids.contains(&n.id) {
-            doomed.push(k);
-        }
-    }
-    let mut deleted = 0;
-    for k in doomed {
-        if tree.remove(&k)? {
-            deleted += 1;
-        }
-    }
+    let deleted = super::delete(&game, user, &req.ids)?;
     Ok(DeleteReply { deleted })
 }

@@ -17,7 +17,7 @@ use crate::events::Bus;
 use crate::features::inventory::{self, InventoryError};
 use crate::features::notifications::{self, codes};
 use crate::features::profiles::{self, rules as profile_rules, Profile};
-use crate::features::vault::{self, Vault};
+use crate::features::vault::{self, KeyReused, Vault};
 use crate::features::wallet::{self, Change, WalletError};
 use crate::rpc::{Limit, Registry, RpcError};
 use crate::store::{Abort, GameStore, StoreError, Txn};
@@ -31,6 +31,8 @@ pub enum RewardError {
     #[error(transparent)]
     Inventory(#[from] InventoryError),
     #[error(transparent)]
+    KeyReused(#[from] KeyReused),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -40,6 +42,7 @@ impl From<RewardError> for RpcError {
             RewardError::Invalid(m) => RpcError::InvalidArgument(m),
             RewardError::Wallet(w) => w.into(),
             RewardError::Inventory(i) => i.into(),
+            RewardError::KeyReused(k) => k.into(),
             RewardError::Store(s) => s.into(),
         }
     }
@@ -101,21 +104,30 @@ pub fn grant_in<E: From<WalletError> + From<InventoryError>>(
     Ok(granted)
 }
 
-/// Grants `reward` to `user` in one transaction, durable before it returns.
+/// The `rewards_grant` RPC id, under which its idempotency receipts are kept.
+const GRANT_RPC: &str = "rewards_grant";
+
+/// Grants `reward` to `user` in one transaction, durable before it returns. With an
+/// `idempotency_key`, a retry of the same grant applies nothing and answers what the
+/// first one granted (`true`: replayed); the key with a different grant is refused.
 pub async fn grant(
     game: &GameStore,
     user: UserId,
     reward: &Reward,
     reason: &str,
-) -> Result<Granted, RewardError> {
+    idempotency_key: Option<&str>,
+) -> Result<(Granted, bool), RewardError> {
     rules::check("reward", reward)?;
     let ids = instance_ids(reward);
+    let request = serde_json::json!({ "reward": reward, "reason": reason });
     let vault = Vault::open(game)?;
-    let granted = vault.transaction(&[], |tx| {
-        grant_in::<RewardError>(tx, user, reward, reason, &ids)
+    let done = vault.transaction(&[], |tx| {
+        vault::once(tx, user, GRANT_RPC, idempotency_key, &request, || {
+            grant_in::<RewardError>(tx, user, reward, reason, &ids)
+        })
     })?;
     game.durable().await?;
-    Ok(granted)
+    Ok(done)
 }
 
 /// Tells the player what they were granted (a persistent notification).
@@ -144,15 +156,28 @@ pub fn announce(
     Ok(())
 }
 
-/// A server-side grant: applies the reward, then notifies the player.
+/// A server-side grant: applies the reward, then notifies the player. The grant is
+/// committed before the notification is sent, so a notification that cannot be stored is
+/// logged and does not turn a paid grant into a reported failure. A replayed grant
+/// notifies nobody (the first one did).
 pub async fn grant_and_notify(
     bus: &Bus,
     game: &GameStore,
     user: UserId,
     reward: &Reward,
     reason: &str,
-) -> Result<Granted, RewardError> {
-    let granted = grant(game, user, reward, reason).await?;
-    announce(bus, game, user, &granted, reason)?;
-    Ok(granted)
+    idempotency_key: Option<&str>,
+) -> Result<(Granted, bool), RewardError> {
+    let (granted, replayed) = grant(game, user, reward, reason, idempotency_key).await?;
+    if !replayed {
+        if let Err(e) = announce(bus, game, user, &granted, reason) {
+            tracing::warn!(
+                game_id = %game.id(),
+                user_id = %user,
+                error = %e,
+                "reward granted, but its notification could not be stored"
+            );
+        }
+    }
+    Ok((granted, replayed))
 }

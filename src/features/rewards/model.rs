@@ -21,7 +21,8 @@ pub struct Reward {
 }
 
 /// What a grant did.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Granted {
     /// Currencies added.
     pub currencies: Amounts,

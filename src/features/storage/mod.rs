@@ -10,15 +10,20 @@ pub mod rules;
 
 pub use model::{Ack, Actor, ObjectId, ObjectWrite, StoredObject};
 
-use std::ops::Bound;
-
 use crate::auth::UserId;
+use crate::features::paging;
 use crate::features::vault::{self, fail, Vault};
 use crate::rpc::{Limit, Registry, RpcError};
-use crate::store::{decode_cursor, encode_cursor, Abort, GameStore, Key, StoreError, Txn};
+use crate::store::{Abort, GameStore, Key, StoreError, Txn};
 
 /// `g/<game>/storage.collection_userid_key`: (collection, owner, key) → [`StoredObject`].
 pub const OBJECTS: &str = "storage.collection_userid_key";
+/// `g/<game>/storage.public_collection_userid_key`: (collection, owner, key) → `true` for
+/// each public-read object (permission 2), kept in the transaction that writes or deletes
+/// it, so listing a collection's public objects never walks the private ones.
+pub const PUBLIC_OBJECTS: &str = "storage.public_collection_userid_key";
+/// `g/<game>/storage.userid`: owner → how many objects they keep (the per-player quota).
+pub const OBJECT_COUNTS: &str = "storage.userid";
 
 /// Most objects one call reads, writes or deletes.
 pub const MAX_OBJECTS_PER_CALL: usize = 100;
@@ -37,6 +42,8 @@ pub enum ObjectError {
     DeletePermission,
     #[error("no object {collection}/{key} readable for this caller")]
     NotFound { collection: String, key: String },
+    #[error("Storage write rejected - quota reached: a player keeps at most {max} objects (storage.max_objects_per_user).")]
+    Quota { max: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -46,6 +53,7 @@ impl From<ObjectError> for RpcError {
         match e {
             ObjectError::Store(s) => s.into(),
             e @ ObjectError::NotFound { .. } => RpcError::NotFound(e.to_string()),
+            e @ ObjectError::Quota { .. } => RpcError::FailedPrecondition(e.to_string()),
             // Nakama answers every refused write or delete with 400 / code 3.
             other => RpcError::InvalidArgument(other.to_string()),
         }
@@ -74,17 +82,25 @@ pub fn check_count(field: &str, n: usize) -> Result<(), ObjectError> {
     Ok(())
 }
 
-/// Writes objects owned by `owner` inside a running vault transaction: all or none.
+fn count_key(user: UserId) -> Key {
+    Key::new().uuid(user)
+}
+
+/// Writes objects owned by `owner` inside a running vault transaction: all or none. A new
+/// object past `max_objects` held by the owner is refused ([`ObjectError::Quota`]).
 pub fn write_in<E: From<ObjectError>>(
     tx: &Txn,
     owner: UserId,
     actor: Actor,
     writes: &[ObjectWrite],
+    max_objects: u64,
 ) -> Result<Vec<Ack>, Abort<E>> {
     if matches!(actor, Actor::Player(p) if p != owner) {
         return Err(fail(ObjectError::WritePermission));
     }
     let now = crate::time::now();
+    let held_count: u64 = tx.get(vault::OBJECT_COUNTS, count_key(owner))?.unwrap_or(0);
+    let mut count = held_count;
     let mut acks = Vec::with_capacity(writes.len());
     for w in writes {
         rules::check_write(w).map_err(fail)?;
@@ -102,8 +118,22 @@ pub fn write_in<E: From<ObjectError>>(
             create_time: held.as_ref().map(|h| h.create_time).unwrap_or(now),
             update_time: now,
         };
+        if held.is_none() {
+            count += 1;
+            if count > max_objects {
+                return Err(fail(ObjectError::Quota { max: max_objects }));
+            }
+        }
         tx.insert(vault::OBJECTS, &k, &o)?;
+        if o.permission_read == 2 {
+            tx.insert(vault::PUBLIC_OBJECTS, &k, &true)?;
+        } else if held.as_ref().is_some_and(|h| h.permission_read == 2) {
+            tx.remove(vault::PUBLIC_OBJECTS, &k)?;
+        }
         acks.push(ack(&o));
+    }
+    if count != held_count {
+        tx.insert(vault::OBJECT_COUNTS, count_key(owner), &count)?;
     }
     Ok(acks)
 }
@@ -146,8 +176,19 @@ pub fn delete_in<E: From<ObjectError>>(
             ObjectError::DeleteVersion,
         )
         .map_err(fail)?;
-        if held.is_some() {
+        if let Some(o) = &held {
             tx.remove(vault::OBJECTS, &k)?;
+            if o.permission_read == 2 {
+                tx.remove(vault::PUBLIC_OBJECTS, &k)?;
+            }
+            let count: u64 = tx
+                .get(vault::OBJECT_COUNTS, count_key(id.user_id))?
+                .unwrap_or(0);
+            tx.insert(
+                vault::OBJECT_COUNTS,
+                count_key(id.user_id),
+                &count.saturating_sub(1),
+            )?;
         }
         out.push(held.is_some());
     }
@@ -160,10 +201,13 @@ pub async fn write(
     owner: UserId,
     actor: Actor,
     writes: &[ObjectWrite],
+    max_objects: u64,
 ) -> Result<Vec<Ack>, ObjectError> {
     check_count("objects", writes.len())?;
     let vault = Vault::open(game)?;
-    let acks = vault.transaction(&[], |tx| write_in::<ObjectError>(tx, owner, actor, writes))?;
+    let acks = vault.transaction(&[], |tx| {
+        write_in::<ObjectError>(tx, owner, actor, writes, max_objects)
+    })?;
     game.durable().await?;
     Ok(acks)
 }
@@ -201,7 +245,8 @@ pub fn read(
 }
 
 /// A page of a collection as `actor` may see it: one owner's objects, or (no owner) the
-/// public objects of every owner. Returns the objects and the next cursor.
+/// public objects of every owner, paged over the public index. Returns the objects and
+/// the next cursor.
 pub fn list(
     game: &GameStore,
     actor: Actor,
@@ -209,43 +254,38 @@ pub fn list(
     owner: Option<UserId>,
     limit: usize,
     cursor: Option<&str>,
-) -> Result<(Vec<StoredObject>, Option<String>), ObjectError> {
+) -> Result<(Vec<StoredObject>, Option<String>), RpcError> {
     rules::check_name("collection", collection)?;
-    let prefix = match owner {
-        Some(u) => Key::new().str(collection).uuid(u),
-        None => Key::new().str(collection),
-    };
-    let start = decode_cursor(cursor.unwrap_or(""))
-        .map_err(|_| ObjectError::Invalid("cursor is not valid".into()))?
-        .unwrap_or_else(|| prefix.as_bytes().to_vec());
-    if !start.starts_with(prefix.as_bytes()) {
-        return Err(ObjectError::Invalid(
-            "cursor does not belong to this listing".into(),
-        ));
+    let start = paging::start(cursor)?;
+    let objects = game.tree(OBJECTS)?;
+    match owner {
+        Some(u) => {
+            let prefix = Key::new().str(collection).uuid(u);
+            let page = objects.page_filtered::<StoredObject>(
+                prefix.as_bytes(),
+                start.as_deref(),
+                limit,
+                |o| rules::may_read(o, actor),
+            )?;
+            let next = paging::next(&page);
+            Ok((page.entries.into_iter().map(|(_, o)| o).collect(), next))
+        }
+        None => {
+            let prefix = Key::new().str(collection);
+            let page = game.tree(PUBLIC_OBJECTS)?.page::<bool>(
+                prefix.as_bytes(),
+                start.as_deref(),
+                limit,
+            )?;
+            let mut out = Vec::with_capacity(page.entries.len());
+            for (k, _) in &page.entries {
+                if let Some(o) = objects.get::<StoredObject>(k)? {
+                    out.push(o);
+                }
+            }
+            Ok((out, paging::next(&page)))
+        }
     }
-    let tree = game.tree(OBJECTS)?;
-    let mut objects = Vec::new();
-    let mut next = None;
-    for entry in tree.range::<StoredObject, Vec<u8>, _>((Bound::Included(start), Bound::Unbounded))
-    {
-        let (k, o) = entry?;
-        if !k.starts_with(prefix.as_bytes()) {
-            break;
-        }
-        let visible = match (owner, actor) {
-            (None, Actor::Player(_)) => o.permission_read == 2,
-            _ => rules::may_read(&o, actor),
-        };
-        if !visible {
-            continue;
-        }
-        if objects.len() == limit {
-            next = Some(encode_cursor(&k));
-            break;
-        }
-        objects.push(o);
-    }
-    Ok((objects, next))
 }
 
 /// An object as clients see it. Nakama's REST API carries the value as JSON text

@@ -62,6 +62,7 @@ pub struct WriteStep {
     owner: UserId,
     actor: Actor,
     writes: Vec<ObjectWrite>,
+    max_objects: u64,
 }
 
 #[derive(Serialize)]
@@ -73,7 +74,13 @@ impl Step for WriteStep {
     type Done = AcksReply;
     fn apply(&self, tx: &Txn) -> Result<AcksReply, Abort<RpcError>> {
         Ok(AcksReply {
-            acks: super::write_in::<RpcError>(tx, self.owner, self.actor, &self.writes)?,
+            acks: super::write_in::<RpcError>(
+                tx,
+                self.owner,
+                self.actor,
+                &self.writes,
+                self.max_objects,
+            )?,
         })
     }
 }
@@ -135,6 +142,7 @@ fn plan_writes(
             owner: user,
             actor: actor(ctx),
             writes,
+            max_objects: ctx.app.config.storage.max_objects_per_user,
         },
     ))
 }

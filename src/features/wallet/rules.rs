@@ -3,11 +3,11 @@
 use super::model::{Amounts, Change, Changeset};
 use super::WalletError;
 use crate::features::profiles::rules::{check_name, check_text};
+use crate::features::vault::check_idempotency_key;
 
 pub const MAX_CURRENCIES_PER_CHANGE: usize = 32;
 pub const MAX_REASON_CHARS: usize = 128;
 pub const MAX_METADATA_BYTES: usize = 4096;
-pub const MAX_KEY_CHARS: usize = 128;
 
 fn invalid(e: crate::rpc::RpcError) -> WalletError {
     WalletError::Invalid(e.to_string())
@@ -38,14 +38,7 @@ pub fn check(change: &Change) -> Result<(), WalletError> {
             "metadata must be at most {MAX_METADATA_BYTES} bytes of JSON"
         )));
     }
-    if let Some(k) = &change.idempotency_key {
-        if k.is_empty() {
-            return Err(WalletError::Invalid(
-                "idempotency_key must not be empty".into(),
-            ));
-        }
-        check_text("idempotency_key", k, MAX_KEY_CHARS).map_err(invalid)?;
-    }
+    check_idempotency_key(change.idempotency_key.as_deref()).map_err(invalid)?;
     Ok(())
 }
 
