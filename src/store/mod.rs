@@ -401,6 +401,25 @@ mod tests {
     }
 
     #[test]
+    fn insert_new_checks_in_with_a_running_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 100).unwrap();
+        let t = store.global("t").unwrap();
+        let name = t.name();
+        let key = Key::new().u64(7);
+        store.inner.snapshots.begin(std::slice::from_ref(&name));
+        assert!(t.insert_new(&key, &1u64).unwrap());
+        assert!(
+            !t.insert_new(&key, &2u64).unwrap(),
+            "only the first insert lands"
+        );
+        // The walk meets the key, but it did not exist when the backup began: not backed up.
+        assert!(!store.inner.snapshots.visit(&name, key.as_bytes()));
+        assert!(store.inner.snapshots.finish_tree(&name).is_empty());
+        store.inner.snapshots.end();
+    }
+
+    #[test]
     fn a_transaction_changes_all_trees_or_none() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), 100).unwrap();

@@ -97,6 +97,7 @@ impl Tree {
     ) -> Result<bool, StoreError> {
         let bytes = encode(value)?;
         let _g = self.write_guard();
+        self.check_in(key.as_ref())?;
         Ok(self
             .inner
             .compare_and_swap(key.as_ref(), None as Option<&[u8]>, Some(bytes))?
