@@ -225,6 +225,13 @@ fn status(app: &App, mode: Mode) -> Result<Value, RpcError> {
     } else {
         0
     };
+    let (quic, matches) = match app.matches.get() {
+        Some(directory) if live => {
+            let stats = directory.stats(false);
+            (stats.connections as i64, stats.matches)
+        }
+        _ => (0, 0),
+    };
     Ok(json!({
         "server": if live { "running" } else { "stopped" },
         "version": env!("CARGO_PKG_VERSION"),
@@ -235,7 +242,8 @@ fn status(app: &App, mode: Mode) -> Result<Value, RpcError> {
         "accounts": app.auth.count(),
         "games": app.store.games().len(),
         "active_bans": app.auth.bans(false)?.len(),
-        "live_connections": { "http": http, "total": http },
+        "live_connections": { "http": http, "quic": quic, "total": http + quic },
+        "live_matches": matches,
         "db_size_bytes": app.store.size_on_disk(),
         "last_backup": backups::last(&app.store)?,
     }))

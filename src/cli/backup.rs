@@ -193,16 +193,31 @@ pub fn restore(cfg: &Config, file: &Path, force: bool, json: bool) -> anyhow::Re
         let from = data_dir.join(name);
         if from.exists() {
             std::fs::create_dir_all(&aside)?;
-            std::fs::rename(&from, aside.join(name))
-                .with_context(|| format!("moving {} aside", from.display()))?;
+            std::fs::rename(&from, aside.join(name)).with_context(|| {
+                format!(
+                    "moving {} aside failed; the restored data waits in {} and what was moved \
+                     aside so far is in {}: move them into {} by hand",
+                    from.display(),
+                    staging.display(),
+                    aside.display(),
+                    data_dir.display()
+                )
+            })?;
             kept.push(name.to_string());
         }
     }
     for name in &moves {
         let from = staging.join(name);
         if from.exists() {
-            std::fs::rename(&from, data_dir.join(name))
-                .with_context(|| format!("moving the restored {name} into place"))?;
+            std::fs::rename(&from, data_dir.join(name)).with_context(|| {
+                format!(
+                    "moving the restored {name} into place failed; the previous data is in {} \
+                     and the restored data in {}: move one of them into {} by hand",
+                    aside.display(),
+                    staging.display(),
+                    data_dir.display()
+                )
+            })?;
         }
     }
     let _ = std::fs::remove_dir_all(&staging);

@@ -29,9 +29,12 @@ pub fn run(cfg: &Config, json: bool) -> anyhow::Result<ExitCode> {
     println!("games         {}", text(&s["games"]));
     println!("active bans   {}", text(&s["active_bans"]));
     println!(
-        "connections   {} live",
-        text(&s["live_connections"]["total"])
+        "connections   {} live ({} HTTPS, {} QUIC)",
+        text(&s["live_connections"]["total"]),
+        text(&s["live_connections"]["http"]),
+        text(&s["live_connections"]["quic"])
     );
+    println!("matches       {} live", text(&s["live_matches"]));
     println!(
         "database      {}",
         size(s["db_size_bytes"].as_u64().unwrap_or(0))

@@ -240,7 +240,10 @@ pub fn create(
         .map_err(|e| io(&partial_path)(e.into_error()))?
         .sync_all()
         .map_err(io(&partial_path))?;
-    partial.persist(out).map_err(|e| io(out)(e.error))?;
+    // No clobbering: a file that appeared at `out` since the check above is kept.
+    partial
+        .persist_noclobber(out)
+        .map_err(|e| io(out)(e.error))?;
     drop(body_file);
     let file_bytes = std::fs::metadata(out).map_err(io(out))?.len();
     Ok(BackupReport {

@@ -153,3 +153,21 @@ async fn other_users_are_kept_out() {
     assert!(!ok);
     assert!(err.contains("belongs to uid 65534"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_counts_quic_players_and_live_matches() {
+    let server = TestServer::start().await;
+    let arena = server.game("arena");
+    let alice = server.new_player().await;
+    let mut conn = server.quic(&alice, &arena).await;
+    conn.create_match("relay", "", json!({})).await.unwrap();
+    let s = server.cli_json(&["status"]).await;
+    assert_eq!(s["live_connections"]["quic"], 1, "{s}");
+    assert_eq!(s["live_matches"], 1, "{s}");
+    let total = s["live_connections"]["total"].as_i64().unwrap();
+    let http = s["live_connections"]["http"].as_i64().unwrap();
+    assert_eq!(total, http + 1);
+    let (ok, text, _) = server.cli(&["status"]).await;
+    assert!(ok);
+    assert!(text.contains("1 QUIC"), "{text}");
+}
