@@ -305,6 +305,15 @@ fn error(peer: &Peer, rid: u32, code: Code, message: impl Into<String>) {
     });
 }
 
+fn too_many_matches(peer: &Peer, rid: u32) {
+    error(
+        peer,
+        rid,
+        Code::Refused,
+        format!("at most {MAX_MATCHES_PER_CONNECTION} matches per connection"),
+    );
+}
+
 fn directory_code(e: &DirectoryError) -> Code {
     match e {
         DirectoryError::NotFound(_) => Code::NotFound,
@@ -332,12 +341,18 @@ async fn handle(node: &Arc<Node>, peer: &Arc<Peer>, msg: ClientMsg) -> Option<Fa
             label,
             params,
         } => {
+            // Checked before the match exists, so a refused create leaves nothing running.
+            if peer.matches().len() >= MAX_MATCHES_PER_CONNECTION {
+                too_many_matches(peer, rid);
+                return None;
+            }
             let created = node.create_match(&NewMatch {
                 game: peer.game,
                 mode,
                 label,
                 params,
                 private: false,
+                creator: Some(peer.user_id),
             });
             match created {
                 Ok(m) => join(node, peer, rid, &m.match_id, None, true).await,
@@ -506,12 +521,7 @@ async fn join(
         );
     };
     if peer.matches().len() >= MAX_MATCHES_PER_CONNECTION {
-        return error(
-            peer,
-            rid,
-            Code::Refused,
-            format!("at most {MAX_MATCHES_PER_CONNECTION} matches per connection"),
-        );
+        return too_many_matches(peer, rid);
     }
     match ticket {
         Some(t) => {

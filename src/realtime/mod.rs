@@ -383,10 +383,22 @@ impl Node {
         ) {
             return Err(DirectoryError::Invalid("params must be an object".into()));
         }
-        if self.matches.read().unwrap_or_else(|p| p.into_inner()).len() >= self.cfg.max_matches {
+        // Checked and inserted under one lock, so concurrent creates cannot pass a cap.
+        let mut live = self.matches.write().unwrap_or_else(|p| p.into_inner());
+        if live.len() >= self.cfg.max_matches {
             return Err(DirectoryError::Unavailable(
                 "this node runs as many matches as it may".into(),
             ));
+        }
+        if let Some(user) = new.creator {
+            let cap = self.cfg.max_matches_per_user;
+            let mine = live.values().filter(|e| e.creator == Some(user)).count();
+            if mine >= cap {
+                return Err(DirectoryError::Refused(format!(
+                    "you already run {mine} live matches you created (at most {cap}): \
+                     join one or wait for one to end"
+                )));
+            }
         }
         let params = MatchParams {
             match_id: uuid::Uuid::new_v4().to_string(),
@@ -401,12 +413,9 @@ impl Node {
             _ => room::spawn(me, self.relay.clone(), new, params, handle),
         }
         .map_err(DirectoryError::Invalid)?;
-        let live = entry.live();
-        self.matches
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(entry.id.clone(), entry);
-        Ok(live)
+        let summary = entry.live();
+        live.insert(entry.id.clone(), entry);
+        Ok(summary)
     }
 
     /// Spends a ticket: it must be unexpired and for this user, game and match.

@@ -266,6 +266,8 @@ pub struct MatchEntry {
     pub mode: String,
     pub label: String,
     pub private: bool,
+    /// Who created it, when a player did.
+    pub creator: Option<UserId>,
     pub handle: u32,
     pub tick_rate: u32,
     pub max_size: u32,
@@ -317,6 +319,7 @@ pub fn spawn<H: MatchHandler>(
         mode: params.mode.clone(),
         label: params.label.clone(),
         private: new.private,
+        creator: new.creator,
         handle,
         tick_rate: setup.tick_rate,
         max_size: setup.max_players,
@@ -595,6 +598,7 @@ impl<H: MatchHandler> MatchTask<H> {
                                 label: self.entry.label.clone(),
                                 params,
                                 private: self.entry.private,
+                                creator: None,
                             })
                             .map_err(|e| tracing::warn!(error = %e, "next match not created"))
                             .ok()

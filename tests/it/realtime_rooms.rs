@@ -521,3 +521,96 @@ async fn empty_matches_end_after_the_grace_period() {
         .unwrap_err();
     assert_eq!(err.status(), 404);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_player_cannot_fill_the_node_with_matches() {
+    let server = TestServer::start().await;
+    let game = server.game("arena");
+    let host = server.new_player().await;
+    let other = server.new_player().await;
+    let mut h = server.quic(&host, &game).await;
+
+    // Four live matches created by one player, over HTTPS and QUIC alike...
+    for i in 0..2 {
+        host.rpc(
+            "room_create",
+            json!({"game_id": game, "mode": "relay", "label": format!("r{i}")}),
+        )
+        .await
+        .unwrap();
+        h.create_match("relay", &format!("q{i}"), json!({}))
+            .await
+            .unwrap();
+    }
+    // ...and a fifth is refused on both, with the cap named.
+    let e = h.create_match("relay", "q2", json!({})).await.unwrap_err();
+    assert_eq!(e.code(), Some(Code::Refused.as_u16()), "{e}");
+    assert!(e.to_string().contains("at most 4"), "{e}");
+    let err = host
+        .rpc("room_create", json!({"game_id": game, "mode": "relay"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 400);
+    assert!(err.message.contains("at most 4"), "{}", err.message);
+    let listed = other
+        .rpc("room_list", json!({"game_id": game, "limit": 100}))
+        .await
+        .unwrap();
+    assert_eq!(listed["rooms"].as_array().unwrap().len(), 4, "{listed}");
+
+    // The cap is per player: someone else still creates.
+    other
+        .rpc("room_create", json!({"game_id": game, "mode": "relay"}))
+        .await
+        .unwrap();
+
+    // A connection already in 8 matches is refused before a ninth is created.
+    let third = server.new_player().await;
+    let mut o = server.quic(&other, &game).await;
+    let mut t = server.quic(&third, &game).await;
+    for i in 0..3 {
+        let j = o
+            .create_match("relay", &format!("o{i}"), json!({}))
+            .await
+            .unwrap();
+        t.join_match(&j.match_id, None).await.unwrap();
+    }
+    let listed = third
+        .rpc("room_list", json!({"game_id": game, "limit": 100}))
+        .await
+        .unwrap();
+    // The other five: the host's four and `other`'s first.
+    let rest: Vec<&serde_json::Value> = listed["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["label"].as_str().unwrap().starts_with('o'))
+        .collect();
+    assert_eq!(rest.len(), 5, "{listed}");
+    for room in rest {
+        t.join_match(room["match_id"].as_str().unwrap(), None)
+            .await
+            .unwrap();
+    }
+    let before = third
+        .rpc("room_list", json!({"game_id": game, "limit": 100}))
+        .await
+        .unwrap()["rooms"]
+        .as_array()
+        .unwrap()
+        .len();
+    let e = t
+        .create_match("relay", "ninth", json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(Code::Refused.as_u16()), "{e}");
+    assert!(e.to_string().contains("per connection"), "{e}");
+    let after = third
+        .rpc("room_list", json!({"game_id": game, "limit": 100}))
+        .await
+        .unwrap()["rooms"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(after, before, "a refused create leaves no match behind");
+}
