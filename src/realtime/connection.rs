@@ -406,6 +406,21 @@ async fn handle(node: &Arc<Node>, peer: &Arc<Peer>, msg: ClientMsg) -> Option<Fa
             data,
             to,
         } => {
+            // Relayed to every other player: a cap keeps one sender from multiplying
+            // megabytes into everyone's send queue.
+            let max = node.cfg.max_relay_bytes;
+            if data.len() > max {
+                error(
+                    peer,
+                    0,
+                    Code::InvalidArgument,
+                    format!(
+                        "data: {} bytes is over the {max}-byte match_data limit: message dropped",
+                        data.len()
+                    ),
+                );
+                return None;
+            }
             let mut targets = Vec::with_capacity(to.len());
             for t in &to {
                 match uuid::Uuid::parse_str(t) {

@@ -395,7 +395,15 @@ async fn presence_lists_who_is_online_and_where() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_that_stops_reading_is_dropped_without_stalling_the_match() {
     use outpost::client::quic::{ClientMsg, Code};
-    let server = TestServer::start_with(&["arena"], &[("OUTPOST_REALTIME_SEND_QUEUE", "16")]).await;
+    // Relay messages up to 60 KB are allowed here, to outgrow the sloth's stream window fast.
+    let server = TestServer::start_with(
+        &["arena"],
+        &[
+            ("OUTPOST_REALTIME_SEND_QUEUE", "16"),
+            ("OUTPOST_REALTIME_MAX_RELAY_BYTES", "60000"),
+        ],
+    )
+    .await;
     let game = server.game("arena");
     let alice = server.new_player().await;
     let bob = server.new_player().await;
@@ -613,4 +621,64 @@ async fn one_player_cannot_fill_the_node_with_matches() {
         .unwrap()
         .len();
     assert_eq!(after, before, "a refused create leaves no match behind");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_relay_data_is_refused_and_everyone_stays_connected() {
+    let server = TestServer::start().await;
+    let game = server.game("arena");
+    let alice = server.new_player().await;
+    let bob = server.new_player().await;
+    let mut a = server.quic(&alice, &game).await;
+    let mut b = server.quic(&bob, &game).await;
+    let ja = a.create_match("relay", "big", json!({})).await.unwrap();
+    b.join_match(&ja.match_id, None).await.unwrap();
+
+    // Under the 64 KiB frame cap, over the 4096-byte relay cap: refused, not forwarded.
+    a.send_data(&ja.match_id, 1, &vec![7u8; 4097], &[])
+        .await
+        .unwrap();
+    match a
+        .wait_for(WAIT, |m| matches!(m, ServerMsg::Error { .. }))
+        .await
+        .unwrap()
+    {
+        ServerMsg::Error { code, message, .. } => {
+            assert_eq!(code, Code::InvalidArgument.as_u16());
+            assert!(message.contains("4096"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // The limit itself passes, and both players are still connected and in the match.
+    a.send_data(&ja.match_id, 2, &vec![8u8; 4096], &[])
+        .await
+        .unwrap();
+    match b
+        .wait_for(WAIT, |m| matches!(m, ServerMsg::MatchData { .. }))
+        .await
+        .unwrap()
+    {
+        ServerMsg::MatchData { op, data, .. } => {
+            assert_eq!(op, 2, "the oversized message must not have been forwarded");
+            assert_eq!(data.len(), 4096);
+        }
+        other => panic!("{other:?}"),
+    }
+    b.send_data(&ja.match_id, 3, b"still here", &[])
+        .await
+        .unwrap();
+    match a
+        .wait_for(WAIT, |m| matches!(m, ServerMsg::MatchData { .. }))
+        .await
+        .unwrap()
+    {
+        ServerMsg::MatchData { op, data, .. } => {
+            assert_eq!(op, 3);
+            assert_eq!(data, b"still here");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(a.connection().close_reason().is_none());
+    assert!(b.connection().close_reason().is_none());
 }
