@@ -496,7 +496,7 @@ impl MatchHandler for Arena {
         flow
     }
 
-    fn terminate(&self, s: ArenaMatch) -> Option<MatchResult> {
+    fn result(&self, s: &ArenaMatch) -> Option<MatchResult> {
         let ending = s.ending.as_ref()?;
         Some(MatchResult {
             match_id: s.match_id.clone(),
@@ -511,6 +511,10 @@ impl MatchHandler for Arena {
             duration_ms: (ending.at - s.started).max(0) as u64,
             players: s.lines(),
         })
+    }
+
+    fn terminate(&self, s: ArenaMatch) -> Option<MatchResult> {
+        self.result(&s)
     }
 }
 

@@ -413,3 +413,65 @@ async fn shots_faster_than_the_rifle_allows_are_refused() {
     let blue = s.players.iter().find(|p| p.slot == jb.you.slot).unwrap();
     assert_eq!(blue.health, 66);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_result_is_readable_as_soon_as_match_end_arrives() {
+    let server = TestServer::start().await;
+    let game = server.game("arena");
+    let alice = server.new_player().await;
+    let bob = server.new_player().await;
+    let mut a = server.quic(&alice, &game).await;
+    let mut b = server.quic(&bob, &game).await;
+    // A long vote: the match task lives on for a minute after the end.
+    let ja = a
+        .create_match(
+            "arena",
+            "stored-early",
+            json!({"kill_limit": 1, "vote_secs": 60, "tick_rate": 20}),
+        )
+        .await
+        .unwrap();
+    b.join_match(&ja.match_id, None).await.unwrap();
+    // Alice fires along +x at Bob, who stands at his spawn.
+    let mut seq = 0;
+    loop {
+        seq += 1;
+        send(&a, ja.handle, seq, RED_SPAWN.0, RED_SPAWN.1, 0.0, true);
+        tokio::time::sleep(Duration::from_millis(130)).await;
+        if a.wait_for(Duration::from_millis(1), |m| {
+            matches!(m, ServerMsg::MatchEnd { .. })
+        })
+        .await
+        .is_ok()
+        {
+            break;
+        }
+        assert!(seq < 100, "no kill limit reached");
+    }
+    // No waiting for the vote: the result and the stats are there already.
+    let r = alice
+        .rpc(
+            "match_get_result",
+            json!({"game_id": game, "match_id": ja.match_id}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r["result"]["winner"], "red");
+    assert_eq!(r["result"]["reason"], "kill_limit");
+    assert_eq!(r["result"]["team_scores"]["red"], 1);
+    let pb = bob
+        .rpc("profile_get", json!({"game_id": game}))
+        .await
+        .unwrap();
+    assert_eq!(pb["profile"]["stats"]["matches"], 1);
+    assert_eq!(pb["profile"]["stats"]["deaths"], 1);
+    // The match is still in its vote (live, but closed to joins).
+    let live = bob
+        .rpc(
+            "room_join",
+            json!({"game_id": game, "match_id": ja.match_id}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(live.status(), 400, "{}", live.message);
+}
