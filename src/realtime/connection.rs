@@ -213,8 +213,21 @@ async fn run(
         keep_alive_ms: cfg.keep_alive_secs * 1000,
     });
     node.add_peer(peer.clone());
+    // A ban stored after `hello` was checked but before the peer was findable published its
+    // event to nobody: look again now that any later event will find this peer.
+    let banned = match node.app.auth.active_ban(peer.user_id) {
+        Ok(ban) => ban.map(|b| (Code::Banned, format!("account banned: {}", b.reason))),
+        Err(e) => {
+            tracing::warn!(error = %e, user = %peer.user_id, "ban not re-checked");
+            None
+        }
+    };
     let datagrams = tokio::spawn(read_datagrams(node.clone(), peer.clone(), conn.clone()));
-    if let Some(fatal) = control(&node, &peer, &mut recv).await {
+    let fatal = match banned {
+        Some(b) => Some(b),
+        None => control(&node, &peer, &mut recv).await,
+    };
+    if let Some(fatal) = fatal {
         peer.send(&ServerMsg::Error {
             rid: 0,
             code: fatal.0.as_u16(),

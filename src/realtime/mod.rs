@@ -250,13 +250,7 @@ impl Node {
             match event {
                 Ok(Event::Banned { user_id, reason }) => {
                     for p in self.peers_where(|p| p.user_id == user_id) {
-                        let msg = format!("account banned: {reason}");
-                        p.send(&ServerMsg::Error {
-                            rid: 0,
-                            code: Code::Banned.as_u16(),
-                            message: msg.clone(),
-                        });
-                        p.close(Code::Banned, &msg);
+                        close_banned(&p, &reason);
                     }
                 }
                 Ok(Event::Notification {
@@ -274,10 +268,38 @@ impl Node {
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "realtime fell behind the event bus");
+                    // A missed event may have been a ban: look every connected user up.
+                    let closed = self.sweep_bans();
+                    if closed > 0 {
+                        tracing::info!(closed, "banned connections closed after a lag");
+                    }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }
+    }
+
+    /// Closes every connection whose user has an active ban; returns how many.
+    fn sweep_bans(&self) -> usize {
+        let peers = self.peers_where(|_| true);
+        let mut checked: HashMap<UserId, Option<String>> = HashMap::new();
+        let mut closed = 0;
+        for p in peers {
+            let ban = checked.entry(p.user_id).or_insert_with(|| {
+                match self.app.auth.active_ban(p.user_id) {
+                    Ok(b) => b.map(|b| b.reason),
+                    Err(e) => {
+                        tracing::warn!(error = %e, user = %p.user_id, "ban not checked");
+                        None
+                    }
+                }
+            });
+            if let Some(reason) = ban {
+                close_banned(&p, reason);
+                closed += 1;
+            }
+        }
+        closed
     }
 
     async fn sweep_tickets(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
@@ -447,6 +469,17 @@ impl Node {
             None => Err((Code::NotFound, "unknown ticket (tickets work once)".into())),
         }
     }
+}
+
+/// Tells a banned user's connection why (best effort) and closes it with `BANNED`.
+pub(crate) fn close_banned(p: &Peer, reason: &str) {
+    let msg = format!("account banned: {reason}");
+    p.send(&ServerMsg::Error {
+        rid: 0,
+        code: Code::Banned.as_u16(),
+        message: msg.clone(),
+    });
+    p.close(Code::Banned, &msg);
 }
 
 impl MatchDirectory for Node {
