@@ -583,3 +583,71 @@ impl MatchDirectory for Node {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Credential;
+    use crate::client::quic::QuicClient;
+    use crate::client::Trust;
+
+    /// A ban whose event is pushed out of the bus before realtime reads it still closes the
+    /// banned user's connection: on `Lagged` every connected user's ban is looked up.
+    /// (The test runtime has one thread, so nothing runs between the ban and the flood.)
+    #[tokio::test]
+    async fn a_ban_lost_to_a_lagging_bus_still_closes_the_connection() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = crate::config::Config::default();
+        cfg.server.data_dir = dir.path().join("data");
+        cfg.tls.cert_dir = dir.path().join("certs");
+        let store = crate::store::Store::open(&cfg.server.data_dir, 100).unwrap();
+        let (secrets, _) = crate::auth::secrets::load_or_create(&cfg.server.data_dir).unwrap();
+        let certs = Certs::load(&cfg.tls).unwrap();
+        let app = App::new(cfg.clone(), store.clone(), secrets).unwrap();
+        let game = store.create_game("g", Default::default()).unwrap().id;
+        let (_stop_tx, stop) = watch::channel(false);
+        let running = start(app.clone(), &certs, "127.0.0.1:0".parse().unwrap(), stop).unwrap();
+
+        let who = app
+            .auth
+            .authenticate(
+                Credential::Device("device-lagging-bus".into()),
+                true,
+                None,
+                Default::default(),
+            )
+            .await
+            .unwrap();
+        let pem = std::fs::read(cfg.tls.cert_dir.join("cert.pem")).unwrap();
+        let ep = crate::client::quic::endpoint(Trust::Pem(&pem)).unwrap();
+        let c = QuicClient::connect(
+            &ep,
+            running.addr,
+            "localhost",
+            &who.session.token,
+            &game.to_string(),
+        )
+        .await
+        .unwrap();
+        let node = app.matches.get().unwrap().clone();
+        assert_eq!(node.stats(false).connections, 1);
+
+        let user = who.account.id;
+        app.auth
+            .ban(user, None, "lost event", "test")
+            .await
+            .unwrap();
+        // More events than the bus holds: the `Banned` one is overwritten before it is read.
+        for _ in 0..5000 {
+            app.bus.publish(Event::Notification {
+                game_id: game,
+                user_id: uuid::Uuid::nil(),
+                notification: serde_json::Value::Null,
+            });
+        }
+        let (code, reason) = c.closed(Duration::from_secs(10)).await.unwrap();
+        assert_eq!(code, Some(Code::Banned.as_u16()));
+        assert!(reason.contains("lost event"), "{reason}");
+    }
+}
