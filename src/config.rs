@@ -251,6 +251,10 @@ pub struct RealtimeConfig {
     pub ticket_ttl_secs: u64,
     /// Most live matches on this node.
     pub max_matches: usize,
+    /// Most live matches one player may have created (QUIC `match_create` or `room_create`).
+    pub max_matches_per_user: usize,
+    /// Largest `data` of one relayed `match_data` message, in bytes.
+    pub max_relay_bytes: usize,
 }
 
 impl Default for RealtimeConfig {
@@ -275,6 +279,8 @@ impl Default for RealtimeConfig {
             empty_grace_secs: 30,
             ticket_ttl_secs: 30,
             max_matches: 10_000,
+            max_matches_per_user: 4,
+            max_relay_bytes: 4096,
         }
     }
 }
@@ -330,6 +336,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("realtime", "empty_grace_secs"),
     ("realtime", "ticket_ttl_secs"),
     ("realtime", "max_matches"),
+    ("realtime", "max_matches_per_user"),
+    ("realtime", "max_relay_bytes"),
 ];
 
 /// Short environment names kept for convenience.
@@ -619,6 +627,8 @@ impl Config {
             ("send_queue", rt.send_queue),
             ("chat_max_chars", rt.chat_max_chars),
             ("max_matches", rt.max_matches),
+            ("max_matches_per_user", rt.max_matches_per_user),
+            ("max_relay_bytes", rt.max_relay_bytes),
             ("messages_per_sec", rt.messages_per_sec as usize),
             ("messages_burst", rt.messages_burst as usize),
             ("datagrams_per_sec", rt.datagrams_per_sec as usize),
@@ -923,6 +933,8 @@ mod tests {
         .unwrap();
         assert_eq!(ok.config.realtime.tick_hz, 60);
         assert_eq!(ok.config.realtime.max_frame_bytes, 65536);
+        assert_eq!(ok.config.realtime.max_matches_per_user, 4);
+        assert_eq!(ok.config.realtime.max_relay_bytes, 4096);
         assert_eq!(
             ok.config.realtime_addr(7350),
             "0.0.0.0:7350".parse().unwrap()
@@ -941,6 +953,16 @@ mod tests {
                 "realtime.max_frame_bytes",
             ),
             ("OUTPOST_REALTIME_SEND_QUEUE", "0", "realtime.send_queue"),
+            (
+                "OUTPOST_REALTIME_MAX_MATCHES_PER_USER",
+                "0",
+                "realtime.max_matches_per_user",
+            ),
+            (
+                "OUTPOST_REALTIME_MAX_RELAY_BYTES",
+                "0",
+                "realtime.max_relay_bytes",
+            ),
         ] {
             let err = load(None, env(&[(k, v)]), &Overrides::default()).unwrap_err();
             assert!(err.to_string().contains(field), "{k}: {err}");

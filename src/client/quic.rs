@@ -23,6 +23,78 @@ use super::{tls_client_config, Trust};
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest frame this client accepts from a server.
 const MAX_FRAME: usize = 16 * 1024 * 1024;
+/// Frames read from the server and not yet taken. When full, the client stops reading its
+/// control stream (QUIC flow control then pushes back on the server) instead of growing.
+const FRAME_QUEUE: usize = 1024;
+/// Datagrams received and not yet taken; when full the oldest is dropped.
+const DATAGRAM_QUEUE: usize = 256;
+
+/// Received datagrams, bounded. Datagrams are loss-tolerant and a late reader wants the
+/// newest state, so a full queue drops its oldest rather than the one arriving.
+struct DatagramQueue {
+    items: std::sync::Mutex<VecDeque<Bytes>>,
+    ready: tokio::sync::Notify,
+    closed: std::sync::atomic::AtomicBool,
+    dropped: std::sync::atomic::AtomicU64,
+    cap: usize,
+}
+
+impl DatagramQueue {
+    fn new(cap: usize) -> Self {
+        DatagramQueue {
+            items: std::sync::Mutex::new(VecDeque::with_capacity(cap)),
+            ready: tokio::sync::Notify::new(),
+            closed: std::sync::atomic::AtomicBool::new(false),
+            dropped: std::sync::atomic::AtomicU64::new(0),
+            cap,
+        }
+    }
+
+    fn push(&self, d: Bytes) {
+        {
+            let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+            if items.len() >= self.cap {
+                items.pop_front();
+                self.dropped
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            items.push_back(d);
+        }
+        self.ready.notify_one();
+    }
+
+    fn close(&self) {
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.ready.notify_one();
+    }
+
+    fn pop(&self) -> Option<Bytes> {
+        self.items
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop_front()
+    }
+
+    /// The oldest datagram, waiting up to `within`; `None` on timeout or once the
+    /// connection is gone and the queue empty.
+    async fn next(&self, within: Duration) -> Option<Bytes> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(d) = self.pop() {
+                return Some(d);
+            }
+            if self.closed.load(std::sync::atomic::Ordering::Relaxed) {
+                return None;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            // A push between `pop` and here left a permit, so it is not missed.
+            tokio::time::timeout(left, self.ready.notified())
+                .await
+                .ok()?;
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum QuicError {
@@ -122,8 +194,8 @@ pub struct QuicClient {
     _endpoint: quinn::Endpoint,
     conn: quinn::Connection,
     send: quinn::SendStream,
-    frames: mpsc::UnboundedReceiver<ServerMsg>,
-    datagrams: mpsc::UnboundedReceiver<Bytes>,
+    frames: mpsc::Receiver<ServerMsg>,
+    datagrams: Arc<DatagramQueue>,
     backlog: VecDeque<ServerMsg>,
     next_rid: u32,
     pub welcome: Welcome,
@@ -177,16 +249,16 @@ impl QuicClient {
         send.write_all(&frame)
             .await
             .map_err(|_| close_error(&conn))?;
-        let (ftx, frames) = mpsc::unbounded_channel();
-        let (dtx, datagrams) = mpsc::unbounded_channel();
+        let (ftx, frames) = mpsc::channel(FRAME_QUEUE);
+        let datagrams = Arc::new(DatagramQueue::new(DATAGRAM_QUEUE));
         let reader = tokio::spawn(read_frames(recv, ftx));
         let dconn = conn.clone();
+        let dqueue = datagrams.clone();
         let dreader = tokio::spawn(async move {
             while let Ok(d) = dconn.read_datagram().await {
-                if dtx.send(d).is_err() {
-                    break;
-                }
+                dqueue.push(d);
             }
+            dqueue.close();
         });
         let mut client = QuicClient {
             _endpoint: endpoint.clone(),
@@ -497,9 +569,7 @@ impl QuicClient {
 
     /// The next datagram from the server.
     pub async fn next_datagram(&mut self, within: Duration) -> Option<(DatagramHeader, Bytes)> {
-        let d = tokio::time::timeout(within, self.datagrams.recv())
-            .await
-            .ok()??;
+        let d = self.datagrams.next(within).await?;
         let (h, _) = DatagramHeader::parse(&d)?;
         Some((h, d.slice(crate::realtime::protocol::DATAGRAM_HEADER..)))
     }
@@ -507,12 +577,20 @@ impl QuicClient {
     /// Datagrams received and not yet read.
     pub fn drain_datagrams(&mut self) -> Vec<(DatagramHeader, Bytes)> {
         let mut v = Vec::new();
-        while let Ok(d) = self.datagrams.try_recv() {
+        while let Some(d) = self.datagrams.pop() {
             if let Some((h, _)) = DatagramHeader::parse(&d) {
                 v.push((h, d.slice(crate::realtime::protocol::DATAGRAM_HEADER..)));
             }
         }
         v
+    }
+
+    /// Datagrams dropped because they were not read in time (the queue keeps the newest
+    /// 256).
+    pub fn datagrams_dropped(&self) -> u64 {
+        self.datagrams
+            .dropped
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Waits until the server closes the connection; its code and reason.
@@ -531,7 +609,7 @@ impl QuicClient {
     }
 }
 
-async fn read_frames(mut recv: quinn::RecvStream, tx: mpsc::UnboundedSender<ServerMsg>) {
+async fn read_frames(mut recv: quinn::RecvStream, tx: mpsc::Sender<ServerMsg>) {
     loop {
         let mut len = [0u8; 4];
         if recv.read_exact(&mut len).await.is_err() {
@@ -547,7 +625,8 @@ async fn read_frames(mut recv: quinn::RecvStream, tx: mpsc::UnboundedSender<Serv
         }
         match decode_body::<ServerMsg>(&body) {
             Ok(m) => {
-                if tx.send(m).is_err() {
+                // Waits while the queue is full: a frame is never dropped.
+                if tx.send(m).await.is_err() {
                     return;
                 }
             }
@@ -556,5 +635,30 @@ async fn read_frames(mut recv: quinn::RecvStream, tx: mpsc::UnboundedSender<Serv
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_full_datagram_queue_keeps_the_newest() {
+        let q = DatagramQueue::new(4);
+        for i in 0u8..10 {
+            q.push(Bytes::from(vec![i]));
+        }
+        assert_eq!(q.dropped.load(std::sync::atomic::Ordering::Relaxed), 6);
+        let got: Vec<u8> = std::iter::from_fn(|| q.pop()).map(|b| b[0]).collect();
+        assert_eq!(got, vec![6, 7, 8, 9]);
+        // Empty: waits out its time, then answers none; a push wakes a waiter.
+        assert!(q.next(Duration::from_millis(20)).await.is_none());
+        q.push(Bytes::from_static(b"x"));
+        assert_eq!(
+            q.next(Duration::from_secs(1)).await.as_deref(),
+            Some(&b"x"[..])
+        );
+        q.close();
+        assert!(q.next(Duration::from_secs(5)).await.is_none());
     }
 }

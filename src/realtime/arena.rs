@@ -42,8 +42,15 @@ struct Fighter {
     health: u8,
     kills: u32,
     deaths: u32,
-    /// Client clock of the last accepted input (server clock at spawn).
-    last_ts: i64,
+    /// Client clock of the last accepted input; `None` until the first input after a
+    /// spawn, whose own timestamp becomes the baseline (client and server clocks may differ
+    /// by up to [`CLOCK_TOLERANCE_MS`], so the server clock is never mixed in).
+    last_ts: Option<i64>,
+    /// Server clock of the last (re)spawn: how far the first input after it may have moved.
+    spawned_at: i64,
+    /// Where the player died, until an input from the new life is accepted: inputs sent
+    /// before the client saw the respawn still report it, and are dropped, not counted.
+    died_at: Option<(f32, f32)>,
     last_shot: Option<i64>,
     respawn_at: i64,
     ack: u32,
@@ -221,7 +228,19 @@ impl ArenaMatch {
             return;
         }
         let f = &self.fighters[i];
-        let dt = inp.timestamp_ms.saturating_sub(f.last_ts).max(0);
+        if f.last_ts.is_none() {
+            if let Some((dx, dy)) = f.died_at {
+                if (inp.x - dx).hypot(inp.y - dy) <= SPEED_SLACK {
+                    // In flight when the player respawned: stale, not a cheat.
+                    return;
+                }
+            }
+        }
+        let dt = match f.last_ts {
+            Some(last) => inp.timestamp_ms.saturating_sub(last).max(0),
+            // The first input of a life: the time since the spawn, on the server's clock.
+            None => now.saturating_sub(f.spawned_at).max(0),
+        };
         let dist = (inp.x - f.x).hypot(inp.y - f.y);
         let allowed = MAX_SPEED * SPEED_TOLERANCE * dt as f32 / 1000.0 + SPEED_SLACK;
         if dist > allowed {
@@ -252,7 +271,11 @@ impl ArenaMatch {
         f.x = inp.x;
         f.y = inp.y;
         f.aim = inp.aim;
-        f.last_ts = inp.timestamp_ms.max(f.last_ts);
+        f.last_ts = Some(
+            f.last_ts
+                .map_or(inp.timestamp_ms, |l| l.max(inp.timestamp_ms)),
+        );
+        f.died_at = None;
         if inp.fire {
             f.last_shot = Some(inp.timestamp_ms);
             self.shoot(i, now, out);
@@ -303,9 +326,11 @@ impl ArenaMatch {
                 let (x, y) = self.spawn(f.team);
                 let f = &mut self.fighters[i];
                 f.health = HEALTH;
+                f.died_at = Some((f.x, f.y));
                 f.x = x;
                 f.y = y;
-                f.last_ts = now;
+                f.last_ts = None;
+                f.spawned_at = now;
                 f.last_shot = None;
             }
         }
@@ -415,7 +440,9 @@ impl MatchHandler for Arena {
             health: HEALTH,
             kills,
             deaths,
-            last_ts: crate::time::now_ms(),
+            last_ts: None,
+            spawned_at: crate::time::now_ms(),
+            died_at: None,
             last_shot: None,
             respawn_at: 0,
             ack: 0,
@@ -496,7 +523,7 @@ impl MatchHandler for Arena {
         flow
     }
 
-    fn terminate(&self, s: ArenaMatch) -> Option<MatchResult> {
+    fn result(&self, s: &ArenaMatch) -> Option<MatchResult> {
         let ending = s.ending.as_ref()?;
         Some(MatchResult {
             match_id: s.match_id.clone(),
@@ -511,6 +538,10 @@ impl MatchHandler for Arena {
             duration_ms: (ending.at - s.started).max(0) as u64,
             players: s.lines(),
         })
+    }
+
+    fn terminate(&self, s: ArenaMatch) -> Option<MatchResult> {
+        self.result(&s)
     }
 }
 

@@ -213,8 +213,21 @@ async fn run(
         keep_alive_ms: cfg.keep_alive_secs * 1000,
     });
     node.add_peer(peer.clone());
+    // A ban stored after `hello` was checked but before the peer was findable published its
+    // event to nobody: look again now that any later event will find this peer.
+    let banned = match node.app.auth.active_ban(peer.user_id) {
+        Ok(ban) => ban.map(|b| (Code::Banned, format!("account banned: {}", b.reason))),
+        Err(e) => {
+            tracing::warn!(error = %e, user = %peer.user_id, "ban not re-checked");
+            None
+        }
+    };
     let datagrams = tokio::spawn(read_datagrams(node.clone(), peer.clone(), conn.clone()));
-    if let Some(fatal) = control(&node, &peer, &mut recv).await {
+    let fatal = match banned {
+        Some(b) => Some(b),
+        None => control(&node, &peer, &mut recv).await,
+    };
+    if let Some(fatal) = fatal {
         peer.send(&ServerMsg::Error {
             rid: 0,
             code: fatal.0.as_u16(),
@@ -305,6 +318,15 @@ fn error(peer: &Peer, rid: u32, code: Code, message: impl Into<String>) {
     });
 }
 
+fn too_many_matches(peer: &Peer, rid: u32) {
+    error(
+        peer,
+        rid,
+        Code::Refused,
+        format!("at most {MAX_MATCHES_PER_CONNECTION} matches per connection"),
+    );
+}
+
 fn directory_code(e: &DirectoryError) -> Code {
     match e {
         DirectoryError::NotFound(_) => Code::NotFound,
@@ -332,12 +354,18 @@ async fn handle(node: &Arc<Node>, peer: &Arc<Peer>, msg: ClientMsg) -> Option<Fa
             label,
             params,
         } => {
+            // Checked before the match exists, so a refused create leaves nothing running.
+            if peer.matches().len() >= MAX_MATCHES_PER_CONNECTION {
+                too_many_matches(peer, rid);
+                return None;
+            }
             let created = node.create_match(&NewMatch {
                 game: peer.game,
                 mode,
                 label,
                 params,
                 private: false,
+                creator: Some(peer.user_id),
             });
             match created {
                 Ok(m) => join(node, peer, rid, &m.match_id, None, true).await,
@@ -391,6 +419,21 @@ async fn handle(node: &Arc<Node>, peer: &Arc<Peer>, msg: ClientMsg) -> Option<Fa
             data,
             to,
         } => {
+            // Relayed to every other player: a cap keeps one sender from multiplying
+            // megabytes into everyone's send queue.
+            let max = node.cfg.max_relay_bytes;
+            if data.len() > max {
+                error(
+                    peer,
+                    0,
+                    Code::InvalidArgument,
+                    format!(
+                        "data: {} bytes is over the {max}-byte match_data limit: message dropped",
+                        data.len()
+                    ),
+                );
+                return None;
+            }
             let mut targets = Vec::with_capacity(to.len());
             for t in &to {
                 match uuid::Uuid::parse_str(t) {
@@ -506,12 +549,7 @@ async fn join(
         );
     };
     if peer.matches().len() >= MAX_MATCHES_PER_CONNECTION {
-        return error(
-            peer,
-            rid,
-            Code::Refused,
-            format!("at most {MAX_MATCHES_PER_CONNECTION} matches per connection"),
-        );
+        return too_many_matches(peer, rid);
     }
     match ticket {
         Some(t) => {

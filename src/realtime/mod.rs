@@ -250,13 +250,7 @@ impl Node {
             match event {
                 Ok(Event::Banned { user_id, reason }) => {
                     for p in self.peers_where(|p| p.user_id == user_id) {
-                        let msg = format!("account banned: {reason}");
-                        p.send(&ServerMsg::Error {
-                            rid: 0,
-                            code: Code::Banned.as_u16(),
-                            message: msg.clone(),
-                        });
-                        p.close(Code::Banned, &msg);
+                        close_banned(&p, &reason);
                     }
                 }
                 Ok(Event::Notification {
@@ -274,10 +268,38 @@ impl Node {
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "realtime fell behind the event bus");
+                    // A missed event may have been a ban: look every connected user up.
+                    let closed = self.sweep_bans();
+                    if closed > 0 {
+                        tracing::info!(closed, "banned connections closed after a lag");
+                    }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }
+    }
+
+    /// Closes every connection whose user has an active ban; returns how many.
+    fn sweep_bans(&self) -> usize {
+        let peers = self.peers_where(|_| true);
+        let mut checked: HashMap<UserId, Option<String>> = HashMap::new();
+        let mut closed = 0;
+        for p in peers {
+            let ban = checked.entry(p.user_id).or_insert_with(|| {
+                match self.app.auth.active_ban(p.user_id) {
+                    Ok(b) => b.map(|b| b.reason),
+                    Err(e) => {
+                        tracing::warn!(error = %e, user = %p.user_id, "ban not checked");
+                        None
+                    }
+                }
+            });
+            if let Some(reason) = ban {
+                close_banned(&p, reason);
+                closed += 1;
+            }
+        }
+        closed
     }
 
     async fn sweep_tickets(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
@@ -383,10 +405,22 @@ impl Node {
         ) {
             return Err(DirectoryError::Invalid("params must be an object".into()));
         }
-        if self.matches.read().unwrap_or_else(|p| p.into_inner()).len() >= self.cfg.max_matches {
+        // Checked and inserted under one lock, so concurrent creates cannot pass a cap.
+        let mut live = self.matches.write().unwrap_or_else(|p| p.into_inner());
+        if live.len() >= self.cfg.max_matches {
             return Err(DirectoryError::Unavailable(
                 "this node runs as many matches as it may".into(),
             ));
+        }
+        if let Some(user) = new.creator {
+            let cap = self.cfg.max_matches_per_user;
+            let mine = live.values().filter(|e| e.creator == Some(user)).count();
+            if mine >= cap {
+                return Err(DirectoryError::Refused(format!(
+                    "you already run {mine} live matches you created (at most {cap}): \
+                     join one or wait for one to end"
+                )));
+            }
         }
         let params = MatchParams {
             match_id: uuid::Uuid::new_v4().to_string(),
@@ -401,12 +435,9 @@ impl Node {
             _ => room::spawn(me, self.relay.clone(), new, params, handle),
         }
         .map_err(DirectoryError::Invalid)?;
-        let live = entry.live();
-        self.matches
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(entry.id.clone(), entry);
-        Ok(live)
+        let summary = entry.live();
+        live.insert(entry.id.clone(), entry);
+        Ok(summary)
     }
 
     /// Spends a ticket: it must be unexpired and for this user, game and match.
@@ -438,6 +469,17 @@ impl Node {
             None => Err((Code::NotFound, "unknown ticket (tickets work once)".into())),
         }
     }
+}
+
+/// Tells a banned user's connection why (best effort) and closes it with `BANNED`.
+pub(crate) fn close_banned(p: &Peer, reason: &str) {
+    let msg = format!("account banned: {reason}");
+    p.send(&ServerMsg::Error {
+        rid: 0,
+        code: Code::Banned.as_u16(),
+        message: msg.clone(),
+    });
+    p.close(Code::Banned, &msg);
 }
 
 impl MatchDirectory for Node {
@@ -539,5 +581,73 @@ impl MatchDirectory for Node {
             self.stats.reset();
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Credential;
+    use crate::client::quic::QuicClient;
+    use crate::client::Trust;
+
+    /// A ban whose event is pushed out of the bus before realtime reads it still closes the
+    /// banned user's connection: on `Lagged` every connected user's ban is looked up.
+    /// (The test runtime has one thread, so nothing runs between the ban and the flood.)
+    #[tokio::test]
+    async fn a_ban_lost_to_a_lagging_bus_still_closes_the_connection() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = crate::config::Config::default();
+        cfg.server.data_dir = dir.path().join("data");
+        cfg.tls.cert_dir = dir.path().join("certs");
+        let store = crate::store::Store::open(&cfg.server.data_dir, 100).unwrap();
+        let (secrets, _) = crate::auth::secrets::load_or_create(&cfg.server.data_dir).unwrap();
+        let certs = Certs::load(&cfg.tls).unwrap();
+        let app = App::new(cfg.clone(), store.clone(), secrets).unwrap();
+        let game = store.create_game("g", Default::default()).unwrap().id;
+        let (_stop_tx, stop) = watch::channel(false);
+        let running = start(app.clone(), &certs, "127.0.0.1:0".parse().unwrap(), stop).unwrap();
+
+        let who = app
+            .auth
+            .authenticate(
+                Credential::Device("device-lagging-bus".into()),
+                true,
+                None,
+                Default::default(),
+            )
+            .await
+            .unwrap();
+        let pem = std::fs::read(cfg.tls.cert_dir.join("cert.pem")).unwrap();
+        let ep = crate::client::quic::endpoint(Trust::Pem(&pem)).unwrap();
+        let c = QuicClient::connect(
+            &ep,
+            running.addr,
+            "localhost",
+            &who.session.token,
+            &game.to_string(),
+        )
+        .await
+        .unwrap();
+        let node = app.matches.get().unwrap().clone();
+        assert_eq!(node.stats(false).connections, 1);
+
+        let user = who.account.id;
+        app.auth
+            .ban(user, None, "lost event", "test")
+            .await
+            .unwrap();
+        // More events than the bus holds: the `Banned` one is overwritten before it is read.
+        for _ in 0..5000 {
+            app.bus.publish(Event::Notification {
+                game_id: game,
+                user_id: uuid::Uuid::nil(),
+                notification: serde_json::Value::Null,
+            });
+        }
+        let (code, reason) = c.closed(Duration::from_secs(10)).await.unwrap();
+        assert_eq!(code, Some(Code::Banned.as_u16()));
+        assert!(reason.contains("lost event"), "{reason}");
     }
 }

@@ -235,7 +235,14 @@ pub trait MatchHandler: Send + Sync + 'static {
     fn join(&self, s: &mut Self::State, who: &mut Presence, out: &mut Outbox);
     fn leave(&self, s: &mut Self::State, who: &Presence, out: &mut Outbox);
     fn tick(&self, s: &mut Self::State, tick: u64, inputs: Inputs, out: &mut Outbox) -> Flow;
-    /// The result to store, if the match finished (not merely emptied).
+    /// The result of a finished match, once there is one. Read right after an
+    /// [`Effect::End`] is applied and stored before `match_end` goes out, so players who
+    /// are told the match ended can already read it.
+    fn result(&self, _s: &Self::State) -> Option<MatchResult> {
+        None
+    }
+    /// The result to store, if the match finished (not merely emptied). Storing is
+    /// idempotent by match id: a result already stored at [`Effect::End`] stays as it was.
     fn terminate(&self, s: Self::State) -> Option<MatchResult>;
 }
 
@@ -266,6 +273,8 @@ pub struct MatchEntry {
     pub mode: String,
     pub label: String,
     pub private: bool,
+    /// Who created it, when a player did.
+    pub creator: Option<UserId>,
     pub handle: u32,
     pub tick_rate: u32,
     pub max_size: u32,
@@ -317,6 +326,7 @@ pub fn spawn<H: MatchHandler>(
         mode: params.mode.clone(),
         label: params.label.clone(),
         private: new.private,
+        creator: new.creator,
         handle,
         tick_rate: setup.tick_rate,
         max_size: setup.max_players,
@@ -332,6 +342,7 @@ pub fn spawn<H: MatchHandler>(
         members: Vec::new(),
         slots: HashMap::new(),
         tick: 0,
+        ended: None,
     };
     tokio::spawn(task.run(setup.state, rx));
     Ok(entry)
@@ -345,6 +356,8 @@ struct MatchTask<H: MatchHandler> {
     /// user → slot held (slots are reused after a player leaves).
     slots: HashMap<UserId, u8>,
     tick: u64,
+    /// `match_end`, held back until the result is stored.
+    ended: Option<ServerMsg>,
 }
 
 impl<H: MatchHandler> MatchTask<H> {
@@ -371,6 +384,9 @@ impl<H: MatchHandler> MatchTask<H> {
                     let flow = self.handler.tick(&mut state, self.tick, std::mem::take(&mut pending), &mut out);
                     self.apply(&mut state, out);
                     self.node.stats.tick(started.elapsed(), late, interval_error);
+                    if let Some((msg, result)) = self.take_end(&state) {
+                        self.announce_end(msg, result).await;
+                    }
                     if flow == Flow::End {
                         break;
                     }
@@ -388,9 +404,15 @@ impl<H: MatchHandler> MatchTask<H> {
                     Some(Command::Join { peer, rid, reply }) => {
                         let r = self.join(&mut state, peer, rid);
                         let _ = reply.send(r);
+                        if let Some((msg, result)) = self.take_end(&state) {
+                            self.announce_end(msg, result).await;
+                        }
                     }
                     Some(Command::Leave { user_id, rid }) => {
                         self.leave(&mut state, user_id, rid, Code::Normal, "left the match");
+                        if let Some((msg, result)) = self.take_end(&state) {
+                            self.announce_end(msg, result).await;
+                        }
                     }
                     Some(Command::Input(input)) => self.gather(&mut pending, input),
                     Some(Command::Message { user_id, kind }) => {
@@ -572,15 +594,13 @@ impl<H: MatchHandler> MatchTask<H> {
                     vote_secs,
                 } => {
                     self.entry.open.store(false, Ordering::Relaxed);
-                    let msg = ServerMsg::MatchEnd {
+                    // Sent by `announce_end` once the result is stored.
+                    self.ended = Some(ServerMsg::MatchEnd {
                         match_id: self.entry.id.clone(),
                         scoreboard,
                         vote_options,
                         vote_secs,
-                    };
-                    for m in &self.members {
-                        m.peer.send(&msg);
-                    }
+                    });
                 }
                 Effect::VoteResult {
                     option,
@@ -595,6 +615,7 @@ impl<H: MatchHandler> MatchTask<H> {
                                 label: self.entry.label.clone(),
                                 params,
                                 private: self.entry.private,
+                                creator: None,
                             })
                             .map_err(|e| tracing::warn!(error = %e, "next match not created"))
                             .ok()
@@ -656,9 +677,30 @@ impl<H: MatchHandler> MatchTask<H> {
         }
     }
 
+    /// The held-back `match_end` and the handler's result, after an [`Effect::End`].
+    fn take_end(&mut self, state: &H::State) -> Option<(ServerMsg, Option<MatchResult>)> {
+        let msg = self.ended.take()?;
+        Some((msg, self.handler.result(state)))
+    }
+
+    /// Stores the result (and so the players' stats), then sends `match_end`. This match
+    /// waits for the store; no other match does.
+    async fn announce_end(&self, msg: ServerMsg, result: Option<MatchResult>) {
+        if let Some(result) = result {
+            self.store_result(result).await;
+        }
+        for m in &self.members {
+            m.peer.send(&msg);
+        }
+    }
+
     async fn finish(mut self, state: H::State) {
         self.entry.open.store(false, Ordering::Relaxed);
         self.node.remove_match(&self.entry.id);
+        // An End applied in the last tick is announced (and its result stored) first.
+        if let Some((msg, result)) = self.take_end(&state) {
+            self.announce_end(msg, result).await;
+        }
         // Stored before anyone is told the match is over, so what they read next is there.
         if let Some(result) = self.handler.terminate(state) {
             self.store_result(result).await;

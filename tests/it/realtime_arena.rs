@@ -413,3 +413,153 @@ async fn shots_faster_than_the_rifle_allows_are_refused() {
     let blue = s.players.iter().find(|p| p.slot == jb.you.slot).unwrap();
     assert_eq!(blue.health, 66);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_result_is_readable_as_soon_as_match_end_arrives() {
+    let server = TestServer::start().await;
+    let game = server.game("arena");
+    let alice = server.new_player().await;
+    let bob = server.new_player().await;
+    let mut a = server.quic(&alice, &game).await;
+    let mut b = server.quic(&bob, &game).await;
+    // A long vote: the match task lives on for a minute after the end.
+    let ja = a
+        .create_match(
+            "arena",
+            "stored-early",
+            json!({"kill_limit": 1, "vote_secs": 60, "tick_rate": 20}),
+        )
+        .await
+        .unwrap();
+    b.join_match(&ja.match_id, None).await.unwrap();
+    // Alice fires along +x at Bob, who stands at his spawn.
+    let mut seq = 0;
+    loop {
+        seq += 1;
+        send(&a, ja.handle, seq, RED_SPAWN.0, RED_SPAWN.1, 0.0, true);
+        tokio::time::sleep(Duration::from_millis(130)).await;
+        if a.wait_for(Duration::from_millis(1), |m| {
+            matches!(m, ServerMsg::MatchEnd { .. })
+        })
+        .await
+        .is_ok()
+        {
+            break;
+        }
+        assert!(seq < 100, "no kill limit reached");
+    }
+    // No waiting for the vote: the result and the stats are there already.
+    let r = alice
+        .rpc(
+            "match_get_result",
+            json!({"game_id": game, "match_id": ja.match_id}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r["result"]["winner"], "red");
+    assert_eq!(r["result"]["reason"], "kill_limit");
+    assert_eq!(r["result"]["team_scores"]["red"], 1);
+    let pb = bob
+        .rpc("profile_get", json!({"game_id": game}))
+        .await
+        .unwrap();
+    assert_eq!(pb["profile"]["stats"]["matches"], 1);
+    assert_eq!(pb["profile"]["stats"]["deaths"], 1);
+    // The match is still in its vote (live, but closed to joins).
+    let live = bob
+        .rpc(
+            "room_join",
+            json!({"game_id": game, "match_id": ja.match_id}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(live.status(), 400, "{}", live.message);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_clock_behind_the_server_moves_legally_across_a_respawn_unflagged() {
+    let mut server = TestServer::start().await;
+    let game = server.game("arena");
+    let admin = server.admin().await;
+    let alice = server.new_player().await;
+    let bob = server.new_player().await;
+    let mut a = server.quic(&alice, &game).await;
+    let mut b = server.quic(&bob, &game).await;
+    let ja = a
+        .create_match("arena", "behind", json!({"tick_rate": 20}))
+        .await
+        .unwrap();
+    let jb = b.join_match(&ja.match_id, None).await.unwrap();
+    let bob_of = |s: &ArenaState| *s.players.iter().find(|p| p.slot == jb.you.slot).unwrap();
+
+    // Bob's clock runs 3 s behind the server's (inside the ±5 s allowed). He walks along
+    // Alice's line of fire at 100 units/s (the cap is 150), is shot dead, respawns, and
+    // walks on from his spawn. While dead he keeps sending where he fell, as a client does.
+    let stamp = |x: f32| {
+        ArenaInput {
+            timestamp_ms: outpost::time::now_ms() - 3000,
+            x,
+            y: BLUE_SPAWN.1,
+            aim: std::f32::consts::PI,
+            fire: false,
+        }
+        .encode()
+    };
+    let (mut x, mut dir) = (BLUE_SPAWN.0, -1.0f32);
+    let (mut bseq, mut aseq) = (0u32, 0u32);
+    let mut last_fire = std::time::Instant::now();
+    let mut respawned_at: Option<std::time::Instant> = None;
+    let started = std::time::Instant::now();
+    let mut last = bob_of(&latest_state(&mut b).await);
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no respawn seen"
+        );
+        let s = bob_of(&latest_state(&mut b).await);
+        if s.health > 0 && last.health == 0 {
+            // Respawned: carry on from where the server put him.
+            x = s.x;
+            respawned_at = Some(std::time::Instant::now());
+        }
+        if s.health > 0 {
+            x += dir * 5.0;
+            if !(380.0..=BLUE_SPAWN.0).contains(&x) {
+                dir = -dir;
+                x = x.clamp(380.0, BLUE_SPAWN.0);
+            }
+        }
+        last = s;
+        bseq += 1;
+        b.send_input(jb.handle, bseq, arena_op::INPUT, &stamp(x))
+            .unwrap();
+        // Alice fires along +x until Bob has died once.
+        if s.deaths == 0 && last_fire.elapsed() >= Duration::from_millis(150) {
+            aseq += 1;
+            send(&a, ja.handle, aseq, RED_SPAWN.0, RED_SPAWN.1, 0.0, true);
+            last_fire = std::time::Instant::now();
+        }
+        if respawned_at.is_some_and(|t| t.elapsed() >= Duration::from_millis(1500)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Every move was applied, none flagged.
+    let s = bob_of(&settled_state(&mut b).await);
+    assert_eq!(s.deaths, 1);
+    assert_eq!((s.ack, s.x), (bseq, x), "Bob's last move was applied");
+    let stats = server
+        .server_rpc("realtime_stats", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(stats["realtime"]["violations"], 0, "{stats}");
+    let r = admin
+        .rpc(
+            "moderation_list_suspicious",
+            json!({"game_id": game, "user_id": bob.user_id()}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r["activities"].as_array().unwrap().len(), 0, "{r}");
+}

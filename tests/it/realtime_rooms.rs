@@ -395,7 +395,15 @@ async fn presence_lists_who_is_online_and_where() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_that_stops_reading_is_dropped_without_stalling_the_match() {
     use outpost::client::quic::{ClientMsg, Code};
-    let server = TestServer::start_with(&["arena"], &[("OUTPOST_REALTIME_SEND_QUEUE", "16")]).await;
+    // Relay messages up to 60 KB are allowed here, to outgrow the sloth's stream window fast.
+    let server = TestServer::start_with(
+        &["arena"],
+        &[
+            ("OUTPOST_REALTIME_SEND_QUEUE", "16"),
+            ("OUTPOST_REALTIME_MAX_RELAY_BYTES", "60000"),
+        ],
+    )
+    .await;
     let game = server.game("arena");
     let alice = server.new_player().await;
     let bob = server.new_player().await;
@@ -520,4 +528,157 @@ async fn empty_matches_end_after_the_grace_period() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_player_cannot_fill_the_node_with_matches() {
+    let server = TestServer::start().await;
+    let game = server.game("arena");
+    let host = server.new_player().await;
+    let other = server.new_player().await;
+    let mut h = server.quic(&host, &game).await;
+
+    // Four live matches created by one player, over HTTPS and QUIC alike...
+    for i in 0..2 {
+        host.rpc(
+            "room_create",
+            json!({"game_id": game, "mode": "relay", "label": format!("r{i}")}),
+        )
+        .await
+        .unwrap();
+        h.create_match("relay", &format!("q{i}"), json!({}))
+            .await
+            .unwrap();
+    }
+    // ...and a fifth is refused on both, with the cap named.
+    let e = h.create_match("relay", "q2", json!({})).await.unwrap_err();
+    assert_eq!(e.code(), Some(Code::Refused.as_u16()), "{e}");
+    assert!(e.to_string().contains("at most 4"), "{e}");
+    let err = host
+        .rpc("room_create", json!({"game_id": game, "mode": "relay"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 400);
+    assert!(err.message.contains("at most 4"), "{}", err.message);
+    let listed = other
+        .rpc("room_list", json!({"game_id": game, "limit": 100}))
+        .await
+        .unwrap();
+    assert_eq!(listed["rooms"].as_array().unwrap().len(), 4, "{listed}");
+
+    // The cap is per player: someone else still creates.
+    other
+        .rpc("room_create", json!({"game_id": game, "mode": "relay"}))
+        .await
+        .unwrap();
+
+    // A connection already in 8 matches is refused before a ninth is created.
+    let third = server.new_player().await;
+    let mut o = server.quic(&other, &game).await;
+    let mut t = server.quic(&third, &game).await;
+    for i in 0..3 {
+        let j = o
+            .create_match("relay", &format!("o{i}"), json!({}))
+            .await
+            .unwrap();
+        t.join_match(&j.match_id, None).await.unwrap();
+    }
+    let listed = third
+        .rpc("room_list", json!({"game_id": game, "limit": 100}))
+        .await
+        .unwrap();
+    // The other five: the host's four and `other`'s first.
+    let rest: Vec<&serde_json::Value> = listed["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["label"].as_str().unwrap().starts_with('o'))
+        .collect();
+    assert_eq!(rest.len(), 5, "{listed}");
+    for room in rest {
+        t.join_match(room["match_id"].as_str().unwrap(), None)
+            .await
+            .unwrap();
+    }
+    let before = third
+        .rpc("room_list", json!({"game_id": game, "limit": 100}))
+        .await
+        .unwrap()["rooms"]
+        .as_array()
+        .unwrap()
+        .len();
+    let e = t
+        .create_match("relay", "ninth", json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(Code::Refused.as_u16()), "{e}");
+    assert!(e.to_string().contains("per connection"), "{e}");
+    let after = third
+        .rpc("room_list", json!({"game_id": game, "limit": 100}))
+        .await
+        .unwrap()["rooms"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(after, before, "a refused create leaves no match behind");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_relay_data_is_refused_and_everyone_stays_connected() {
+    let server = TestServer::start().await;
+    let game = server.game("arena");
+    let alice = server.new_player().await;
+    let bob = server.new_player().await;
+    let mut a = server.quic(&alice, &game).await;
+    let mut b = server.quic(&bob, &game).await;
+    let ja = a.create_match("relay", "big", json!({})).await.unwrap();
+    b.join_match(&ja.match_id, None).await.unwrap();
+
+    // Under the 64 KiB frame cap, over the 4096-byte relay cap: refused, not forwarded.
+    a.send_data(&ja.match_id, 1, &vec![7u8; 4097], &[])
+        .await
+        .unwrap();
+    match a
+        .wait_for(WAIT, |m| matches!(m, ServerMsg::Error { .. }))
+        .await
+        .unwrap()
+    {
+        ServerMsg::Error { code, message, .. } => {
+            assert_eq!(code, Code::InvalidArgument.as_u16());
+            assert!(message.contains("4096"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // The limit itself passes, and both players are still connected and in the match.
+    a.send_data(&ja.match_id, 2, &vec![8u8; 4096], &[])
+        .await
+        .unwrap();
+    match b
+        .wait_for(WAIT, |m| matches!(m, ServerMsg::MatchData { .. }))
+        .await
+        .unwrap()
+    {
+        ServerMsg::MatchData { op, data, .. } => {
+            assert_eq!(op, 2, "the oversized message must not have been forwarded");
+            assert_eq!(data.len(), 4096);
+        }
+        other => panic!("{other:?}"),
+    }
+    b.send_data(&ja.match_id, 3, b"still here", &[])
+        .await
+        .unwrap();
+    match a
+        .wait_for(WAIT, |m| matches!(m, ServerMsg::MatchData { .. }))
+        .await
+        .unwrap()
+    {
+        ServerMsg::MatchData { op, data, .. } => {
+            assert_eq!(op, 3);
+            assert_eq!(data, b"still here");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(a.connection().close_reason().is_none());
+    assert!(b.connection().close_reason().is_none());
 }

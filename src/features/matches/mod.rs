@@ -76,6 +76,9 @@ pub struct NewMatch {
     pub params: serde_json::Value,
     /// Private rooms are not listed and are joined only with a ticket.
     pub private: bool,
+    /// The player who asked for it; each may have only so many live matches they created
+    /// (`realtime.max_matches_per_user`). `None` for matches the server starts itself.
+    pub creator: Option<UserId>,
 }
 
 /// The live matches of this node, as the realtime transport keeps them.

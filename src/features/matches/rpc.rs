@@ -68,6 +68,7 @@ pub async fn room_create(ctx: RpcContext, req: CreateRequest) -> Result<RoomRepl
         label: req.label,
         params: req.params,
         private: req.private,
+        creator: Some(user),
     })?;
     room_reply(&ctx, game.id(), &m, user)
 }
