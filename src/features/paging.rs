@@ -7,11 +7,16 @@ pub const MAX_LIMIT: u32 = 100;
 
 /// The page size asked for, or `default`; outside 1–100 is refused naming `limit`.
 pub fn limit(asked: Option<u32>, default: u32) -> Result<usize, RpcError> {
+    limit_up_to(asked, default, MAX_LIMIT)
+}
+
+/// As [`limit`], for the few admin listings that allow pages larger than 100.
+pub fn limit_up_to(asked: Option<u32>, default: u32, max: u32) -> Result<usize, RpcError> {
     match asked {
         None => Ok(default as usize),
-        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n as usize),
+        Some(n) if (1..=max).contains(&n) => Ok(n as usize),
         Some(n) => Err(RpcError::invalid(format!(
-            "limit must be between 1 and {MAX_LIMIT}, not {n}"
+            "limit must be between 1 and {max}, not {n}"
         ))),
     }
 }

@@ -1,10 +1,10 @@
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::{directory, LiveMatch, MatchResult, NewMatch, Presence, RealtimeStats, Suspicion};
 use crate::auth::UserId;
+use crate::features::paging;
 use crate::rpc::{RpcContext, RpcError};
+use crate::store::encode_cursor;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -101,7 +101,7 @@ pub struct ListRequest {
     #[serde(default)]
     label: Option<String>,
     #[serde(default)]
-    limit: Option<usize>,
+    limit: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -111,19 +111,9 @@ pub struct ListReply {
     port: u16,
 }
 
-fn limit(requested: Option<usize>, default: usize, max: usize) -> Result<usize, RpcError> {
-    match requested {
-        None => Ok(default),
-        Some(n) if (1..=max).contains(&n) => Ok(n),
-        Some(_) => Err(RpcError::invalid(format!(
-            "limit must be between 1 and {max}"
-        ))),
-    }
-}
-
 pub async fn room_list(ctx: RpcContext, req: ListRequest) -> Result<ListReply, RpcError> {
     let game = ctx.game(&req.game_id)?;
-    let limit = limit(req.limit, 20, 100)?;
+    let limit = paging::limit(req.limit, 20)?;
     let dir = directory(&ctx.app)?;
     let endpoint = dir.endpoint();
     Ok(ListReply {
@@ -160,7 +150,7 @@ pub struct HistoryRequest {
     #[serde(default)]
     user_id: Option<UserId>,
     #[serde(default)]
-    limit: Option<usize>,
+    limit: Option<u32>,
     #[serde(default)]
     cursor: Option<String>,
 }
@@ -180,19 +170,12 @@ pub async fn list_history(ctx: RpcContext, req: HistoryRequest) -> Result<Histor
     } else {
         Some(ctx.user(req.user_id)?)
     };
-    let limit = limit(req.limit, 20, 100)?;
-    let before = match &req.cursor {
-        Some(c) => Some(
-            URL_SAFE_NO_PAD
-                .decode(c)
-                .map_err(|_| RpcError::invalid("cursor is not a cursor this RPC returned"))?,
-        ),
-        None => None,
-    };
+    let limit = paging::limit(req.limit, 20)?;
+    let before = paging::start(req.cursor.as_deref())?;
     let (matches, next) = super::list_results(&game, user, limit, before.as_deref())?;
     Ok(HistoryReply {
         matches,
-        cursor: next.map(|k| URL_SAFE_NO_PAD.encode(k)),
+        cursor: next.as_deref().map(encode_cursor),
     })
 }
 
@@ -230,7 +213,7 @@ pub struct SuspiciousRequest {
     #[serde(default)]
     user_id: Option<UserId>,
     #[serde(default)]
-    limit: Option<usize>,
+    limit: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -243,7 +226,7 @@ pub async fn list_suspicious(
     req: SuspiciousRequest,
 ) -> Result<SuspiciousReply, RpcError> {
     let game = ctx.game(&req.game_id)?;
-    let limit = limit(req.limit, 100, 1000)?;
+    let limit = paging::limit_up_to(req.limit, 100, 1000)?;
     Ok(SuspiciousReply {
         activities: super::list_suspicions(&game, req.user_id, limit)?,
     })
