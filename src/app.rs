@@ -50,7 +50,7 @@ impl App {
         let auth = Auth::new(&store, secrets, &config.auth, bus.clone())?;
         let mut registry = Registry::new();
         crate::features::register_all(&mut registry);
-        let limiters = Limiters::new(&config.rate_limit);
+        let limiters = Limiters::new(&config.rate_limit, &config.auth);
         Ok(App(Arc::new(AppInner {
             config,
             store,

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod http;
+pub use http::HttpConfig;
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct Config {
@@ -19,6 +22,7 @@ pub struct Config {
     pub backup: BackupConfig,
     pub log: LogConfig,
     pub realtime: RealtimeConfig,
+    pub http: HttpConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -88,6 +92,18 @@ pub struct AuthConfig {
     pub http_key: Option<String>,
     pub session_ttl_secs: u64,
     pub refresh_ttl_secs: u64,
+    /// Password hashes (argon2id, about 19 MiB and tens of ms each) computed at once.
+    /// 0: the number of CPU cores.
+    pub max_concurrent_hashes: usize,
+    /// Sign-ins that may wait for a hashing slot; beyond them 429 with `Retry-After`.
+    pub max_queued_hashes: usize,
+    /// Wrong passwords for one account within `failed_login_window_secs` before its
+    /// sign-ins are refused (429) for the rest of the window.
+    pub failed_logins_per_account: u32,
+    /// Wrong passwords from one client address within the window before its sign-ins are
+    /// refused (429) for the rest of the window.
+    pub failed_logins_per_ip: u32,
+    pub failed_login_window_secs: u64,
 }
 
 impl Default for AuthConfig {
@@ -97,6 +113,11 @@ impl Default for AuthConfig {
             http_key: None,
             session_ttl_secs: 2 * 3600,
             refresh_ttl_secs: 30 * 24 * 3600,
+            max_concurrent_hashes: 0,
+            max_queued_hashes: 16,
+            failed_logins_per_account: 10,
+            failed_logins_per_ip: 50,
+            failed_login_window_secs: 900,
         }
     }
 }
@@ -117,6 +138,17 @@ pub struct RateLimitConfig {
     pub max_keys: usize,
     /// Server callers (http key) are not limited.
     pub exempt_server: bool,
+    /// Requests per second per client address on routes without a user (`/healthcheck`,
+    /// `/metrics`), and burst.
+    pub ip_per_sec: u32,
+    pub ip_burst: u32,
+    /// New accounts per hour per client address, and burst.
+    pub accounts_per_ip_per_hour: u32,
+    pub accounts_per_ip_burst: u32,
+    /// Wrong server keys and http keys from one client address within
+    /// `bad_key_window_secs` before every key it sends is refused (429) for the rest of it.
+    pub bad_keys_per_ip: u32,
+    pub bad_key_window_secs: u64,
 }
 
 impl Default for RateLimitConfig {
@@ -130,6 +162,12 @@ impl Default for RateLimitConfig {
             write_burst: 60,
             max_keys: 100_000,
             exempt_server: true,
+            ip_per_sec: 20,
+            ip_burst: 40,
+            accounts_per_ip_per_hour: 60,
+            accounts_per_ip_burst: 20,
+            bad_keys_per_ip: 20,
+            bad_key_window_secs: 600,
         }
     }
 }
@@ -307,6 +345,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ("auth", "http_key"),
     ("auth", "session_ttl_secs"),
     ("auth", "refresh_ttl_secs"),
+    ("auth", "max_concurrent_hashes"),
+    ("auth", "max_queued_hashes"),
+    ("auth", "failed_logins_per_account"),
+    ("auth", "failed_logins_per_ip"),
+    ("auth", "failed_login_window_secs"),
     ("rate_limit", "auth_per_sec"),
     ("rate_limit", "auth_burst"),
     ("rate_limit", "read_per_sec"),
@@ -315,6 +358,12 @@ pub const KEYS: &[(&str, &str)] = &[
     ("rate_limit", "write_burst"),
     ("rate_limit", "max_keys"),
     ("rate_limit", "exempt_server"),
+    ("rate_limit", "ip_per_sec"),
+    ("rate_limit", "ip_burst"),
+    ("rate_limit", "accounts_per_ip_per_hour"),
+    ("rate_limit", "accounts_per_ip_burst"),
+    ("rate_limit", "bad_keys_per_ip"),
+    ("rate_limit", "bad_key_window_secs"),
     ("storage", "flush_every_ms"),
     ("storage", "max_object_bytes"),
     ("storage", "max_objects_per_user"),
@@ -322,6 +371,13 @@ pub const KEYS: &[(&str, &str)] = &[
     ("backup", "keep"),
     ("log", "format"),
     ("log", "level"),
+    ("http", "max_connections"),
+    ("http", "max_connections_per_ip"),
+    ("http", "header_read_timeout_secs"),
+    ("http", "body_read_timeout_secs"),
+    ("http", "idle_timeout_secs"),
+    ("http", "h2_max_concurrent_streams"),
+    ("http", "metrics_listen"),
     ("realtime", "listen"),
     ("realtime", "public_host"),
     ("realtime", "max_connections"),
@@ -577,6 +633,12 @@ impl Config {
             ("read_burst", rl.read_burst),
             ("write_per_sec", rl.write_per_sec),
             ("write_burst", rl.write_burst),
+            ("ip_per_sec", rl.ip_per_sec),
+            ("ip_burst", rl.ip_burst),
+            ("accounts_per_ip_per_hour", rl.accounts_per_ip_per_hour),
+            ("accounts_per_ip_burst", rl.accounts_per_ip_burst),
+            ("bad_keys_per_ip", rl.bad_keys_per_ip),
+            ("bad_key_window_secs", rl.bad_key_window_secs.min(1) as u32),
         ] {
             if v == 0 {
                 return bad(format!("rate_limit.{name} must be at least 1"));
@@ -587,6 +649,25 @@ impl Config {
                 return bad(format!("backup.interval: {e}"));
             }
         }
+        for (name, v) in [
+            (
+                "failed_logins_per_account",
+                self.auth.failed_logins_per_account as u64,
+            ),
+            (
+                "failed_logins_per_ip",
+                self.auth.failed_logins_per_ip as u64,
+            ),
+            (
+                "failed_login_window_secs",
+                self.auth.failed_login_window_secs,
+            ),
+        ] {
+            if v == 0 {
+                return bad(format!("auth.{name} must be at least 1"));
+            }
+        }
+        self.http.validate()?;
         if self.backup.keep == 0 {
             return bad("backup.keep must be at least 1".into());
         }

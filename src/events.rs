@@ -11,6 +11,8 @@ use crate::store::GameId;
 pub enum Event {
     /// A user was banned: close their live connections now.
     Banned { user_id: Uuid, reason: String },
+    /// A session was logged out: close the live connections opened with its token.
+    SessionRevoked { user_id: Uuid, token_id: String },
     /// A notification was stored for a user: push it if they are online.
     Notification {
         game_id: GameId,

@@ -24,6 +24,8 @@ pub struct Addresses {
     pub plain_http: Option<SocketAddr>,
     /// QUIC (UDP).
     pub quic: SocketAddr,
+    /// `/metrics` on its own plain-HTTP listener (`http.metrics_listen`).
+    pub metrics: Option<SocketAddr>,
 }
 
 /// Opens the database for a command, explaining plainly when a server holds it.
@@ -38,7 +40,7 @@ pub fn open_store(dir: &std::path::Path, flush_every_ms: u64) -> anyhow::Result<
 }
 
 pub async fn serve(loaded: Loaded) -> anyhow::Result<()> {
-    let cfg = loaded.config;
+    let mut cfg = loaded.config;
     for u in &loaded.unknown {
         tracing::warn!("unknown configuration ignored: {u}");
     }
@@ -51,6 +53,19 @@ pub async fn serve(loaded: Loaded) -> anyhow::Result<()> {
     }
     if let Some(k) = &cfg.auth.http_key {
         keys.http_key = k.clone();
+    }
+    // Without a configured default game, the one a first start created (or creates now).
+    let mut default_game = None;
+    if cfg.server.default_game_id.is_none() {
+        if let Some((game, created)) =
+            crate::features::games::default_game(&store).context("the default game")?
+        {
+            if created {
+                tracing::info!(game_id = %game.id, "created the default game");
+            }
+            cfg.server.default_game_id = Some(game.id.to_string());
+            default_game = Some((game, created));
+        }
     }
     let certs = Certs::load(&cfg.tls).context("TLS certificate")?;
     let app = App::new(cfg.clone(), store.clone(), keys.clone())?;
@@ -67,6 +82,14 @@ pub async fn serve(loaded: Loaded) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let metrics = match &cfg.http.metrics_listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (http.metrics_listen)"))?,
+        ),
+        None => None,
+    };
     let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
     let (stop_tx, stop_rx) = watch::channel(false);
     let quic_addr = cfg.realtime_addr(https.port());
@@ -76,10 +99,12 @@ pub async fn serve(loaded: Loaded) -> anyhow::Result<()> {
         https,
         plain_http: plain.as_ref().and_then(|l| l.local_addr().ok()),
         quic: realtime.addr,
+        metrics: metrics.as_ref().and_then(|l| l.local_addr().ok()),
     };
     let tls = Arc::new(certs.server_config(&[b"h2", b"http/1.1"], false));
     let mut tasks = vec![tokio::spawn(crate::http::serve::run(
         app.clone(),
+        crate::http::routes(app.clone()),
         listener,
         Some(tls),
         stop_rx.clone(),
@@ -88,6 +113,17 @@ pub async fn serve(loaded: Loaded) -> anyhow::Result<()> {
     if let Some(l) = plain {
         tasks.push(tokio::spawn(crate::http::serve::run(
             app.clone(),
+            crate::http::routes(app.clone()),
+            l,
+            None,
+            stop_rx.clone(),
+            grace,
+        )));
+    }
+    if let Some(l) = metrics {
+        tasks.push(tokio::spawn(crate::http::serve::run(
+            app.clone(),
+            crate::http::metrics_routes(app.clone()),
             l,
             None,
             stop_rx.clone(),
@@ -105,7 +141,14 @@ pub async fn serve(loaded: Loaded) -> anyhow::Result<()> {
     )));
     tasks.push(realtime.task);
 
-    print_banner(&cfg, &addrs, &certs, &keys, first_run);
+    print_banner(
+        &cfg,
+        &addrs,
+        &certs,
+        &keys,
+        first_run,
+        default_game.as_ref(),
+    );
     tracing::info!(https = %addrs.https, quic = %addrs.quic, admin_socket = %socket.display(), "outpost serving");
     notify_systemd("READY=1");
 
@@ -127,6 +170,7 @@ fn print_banner(
     certs: &Certs,
     keys: &secrets::Secrets,
     first_run: bool,
+    default_game: Option<&(crate::store::GameRecord, bool)>,
 ) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -136,6 +180,9 @@ fn print_banner(
         let _ = writeln!(out, "  http       http://{p}  (plain, for a reverse proxy)");
     }
     let _ = writeln!(out, "  quic       {}  (UDP, ALPN outpost/1)", addrs.quic);
+    if let Some(m) = addrs.metrics {
+        let _ = writeln!(out, "  metrics    http://{m}/metrics");
+    }
     let _ = writeln!(out, "  data       {}", cfg.server.data_dir.display());
     let _ = writeln!(
         out,
@@ -180,6 +227,29 @@ fn print_banner(
             );
         }
         let _ = writeln!(out, "They are printed only this once.");
+    }
+    match (default_game, &cfg.server.default_game_id) {
+        (Some((game, true)), _) => {
+            let _ = writeln!(
+                out,
+                "  game       {} `{}`, created as the default game (clients that name none use it)",
+                game.id, game.name
+            );
+        }
+        (Some((game, false)), _) => {
+            let _ = writeln!(
+                out,
+                "  game       {} `{}` (the default game)",
+                game.id, game.name
+            );
+        }
+        (None, Some(id)) => {
+            let _ = writeln!(out, "  game       {id} (server.default_game_id)");
+        }
+        (None, None) => {}
+    }
+    if let Some(m) = addrs.metrics {
+        let _ = writeln!(out, "ready metrics={m}");
     }
     let _ = writeln!(out, "ready quic={}", addrs.quic);
     let _ = writeln!(out, "ready https={}", addrs.https);

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::app::App;
-use crate::auth::{Account, Role, UserId};
+use crate::auth::{Account, Lookup, Role, UserId};
 use crate::features::backups;
 use crate::features::games::GameView;
 use crate::features::moderation::{actor, audit};
@@ -25,6 +25,9 @@ pub enum Operation {
     GameList,
     UserShow {
         user: String,
+        /// What `user` is; absent: any of id, username, email (refused if ambiguous).
+        #[serde(default)]
+        by: Lookup,
     },
     UserList {
         #[serde(default)]
@@ -34,12 +37,18 @@ pub enum Operation {
     },
     UserPromote {
         user: String,
+        #[serde(default)]
+        by: Lookup,
     },
     UserDemote {
         user: String,
+        #[serde(default)]
+        by: Lookup,
     },
     Ban {
         user: String,
+        #[serde(default)]
+        by: Lookup,
         #[serde(default)]
         duration: Option<String>,
         #[serde(default)]
@@ -47,6 +56,8 @@ pub enum Operation {
     },
     Unban {
         user: String,
+        #[serde(default)]
+        by: Lookup,
     },
     Bans {
         #[serde(default)]
@@ -101,8 +112,8 @@ pub async fn perform(app: &App, op: Operation, mode: Mode) -> Result<Value, RpcE
         }
         Operation::GameList => app.call(CALLER, "game_list", json!({})).await,
         Operation::Rpc { id, payload } => app.call(CALLER, &id, payload).await,
-        Operation::UserShow { user } => {
-            let account = app.auth.find(&user)?;
+        Operation::UserShow { user, by } => {
+            let account = app.auth.find_by(by, &user)?;
             let ban = app.auth.active_ban(account.id)?.map(|b| {
                 crate::features::moderation::BanView::new(&b, Some(&account), crate::time::now())
             });
@@ -117,28 +128,37 @@ pub async fn perform(app: &App, op: Operation, mode: Mode) -> Result<Value, RpcE
             let users: Vec<Value> = accounts.iter().map(account_view).collect();
             Ok(json!({ "users": users, "total": app.auth.count() }))
         }
-        Operation::UserPromote { user } | Operation::UserDemote { user }
+        Operation::UserPromote { user, .. } | Operation::UserDemote { user, .. }
             if user.trim().is_empty() =>
         {
             Err(RpcError::invalid("user: give a user id, username or email"))
         }
-        Operation::UserPromote { user } => set_role(app, &user, Role::Admin, "promote").await,
-        Operation::UserDemote { user } => set_role(app, &user, Role::Player, "demote").await,
+        Operation::UserPromote { user, by } => {
+            set_role(app, by, &user, Role::Admin, "promote").await
+        }
+        Operation::UserDemote { user, by } => {
+            set_role(app, by, &user, Role::Player, "demote").await
+        }
         Operation::Ban {
             user,
+            by,
             duration,
             reason,
         } => {
             app.call(
                 CALLER,
                 "moderation_ban",
-                json!({ "user": user, "duration": duration, "reason": reason }),
+                json!({ "user": user, "by": by, "duration": duration, "reason": reason }),
             )
             .await
         }
-        Operation::Unban { user } => {
-            app.call(CALLER, "moderation_unban", json!({ "user": user }))
-                .await
+        Operation::Unban { user, by } => {
+            app.call(
+                CALLER,
+                "moderation_unban",
+                json!({ "user": user, "by": by }),
+            )
+            .await
         }
         Operation::Bans { all } => {
             app.call(
@@ -199,8 +219,14 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| RpcError::Internal(format!("admin task failed: {e}")))
 }
 
-async fn set_role(app: &App, user: &str, role: Role, action: &str) -> Result<Value, RpcError> {
-    let account = app.auth.find(user)?;
+async fn set_role(
+    app: &App,
+    by: Lookup,
+    user: &str,
+    role: Role,
+    action: &str,
+) -> Result<Value, RpcError> {
+    let account = app.auth.find_by(by, user)?;
     let account = app.auth.set_role(account.id, role).await?;
     audit::record(
         &app.store,

@@ -8,6 +8,7 @@ pub mod ban;
 pub mod password;
 pub mod rules;
 pub mod secrets;
+pub mod strikes;
 pub mod token;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use uuid::Uuid;
 
 pub use account::{Account, AccountUpdate, Credential, Role, UserId};
 pub use ban::Ban;
+
 pub use secrets::Secrets;
 pub use token::{Claims, TokenError};
 
@@ -43,6 +45,12 @@ pub enum AuthError {
     Unauthenticated(String),
     #[error("{0}")]
     AlreadyExists(String),
+    /// A wrong password (or an email account without one).
+    #[error("Invalid credentials.")]
+    BadCredentials,
+    /// Too many attempts, or every password-hashing slot is busy: retry later.
+    #[error("too many sign-in attempts: retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     #[error("account is banned: {}{}", .ban.reason, match .ban.until { Some(u) => format!(" (until {})", crate::time::rfc3339(u)), None => String::new() })]
     Banned { ban: Ban },
     #[error(transparent)]
@@ -82,6 +90,9 @@ struct Inner {
     by_custom: Tree,
     revoked: Tree,
     bans: Tree,
+    hasher: password::Hasher,
+    /// Wrong passwords per account.
+    failed_logins: strikes::Strikes<Uuid>,
     /// Accounts on the server, counted once (sled's `len` walks the tree) and kept since;
     /// -1 until first asked.
     count: std::sync::atomic::AtomicI64,
@@ -116,6 +127,12 @@ impl Auth {
                 by_custom: store.global(BY_CUSTOM)?,
                 revoked: store.global(REVOKED)?,
                 bans: store.global(BANS)?,
+                hasher: password::Hasher::new(cfg.max_concurrent_hashes, cfg.max_queued_hashes),
+                failed_logins: strikes::Strikes::new(
+                    cfg.failed_logins_per_account,
+                    std::time::Duration::from_secs(cfg.failed_login_window_secs),
+                    100_000,
+                ),
                 count: std::sync::atomic::AtomicI64::new(-1),
             }),
         })
@@ -143,6 +160,20 @@ impl Auth {
         username: Option<String>,
         vars: BTreeMap<String, String>,
     ) -> Result<Authenticated, AuthError> {
+        self.authenticate_gated(cred, create, username, vars, &|| Ok(()))
+            .await
+    }
+
+    /// As [`Auth::authenticate`], creating an account only when `may_create` agrees (the
+    /// transport's per-address limit on new accounts: `Err` holds the seconds to wait).
+    pub async fn authenticate_gated(
+        &self,
+        cred: Credential,
+        create: bool,
+        username: Option<String>,
+        vars: BTreeMap<String, String>,
+        may_create: &(dyn Fn() -> Result<(), u64> + Send + Sync),
+    ) -> Result<Authenticated, AuthError> {
         match &cred {
             Credential::Device(id) => rules::device_id(id)?,
             Credential::Custom(id) => rules::custom_id(id)?,
@@ -161,13 +192,24 @@ impl Auth {
             if let Some(id) = index.get::<Uuid>(&key)? {
                 let account = self.account(id)?;
                 if let Credential::Email { password, .. } = &cred {
+                    let failed = &self.inner.failed_logins;
+                    failed
+                        .check(&account.id)
+                        .map_err(|retry_after_secs| AuthError::RateLimited { retry_after_secs })?;
                     let ok = match &account.password_hash {
-                        Some(h) => password::verify(password.clone(), h.clone()).await,
+                        Some(h) => self
+                            .inner
+                            .hasher
+                            .verify(password.clone(), h.clone())
+                            .await
+                            .map_err(busy)?,
                         None => false,
                     };
                     if !ok {
-                        return Err(AuthError::Unauthenticated("Invalid credentials.".into()));
+                        failed.strike(&account.id);
+                        return Err(AuthError::BadCredentials);
                     }
+                    failed.clear(&account.id);
                 }
                 self.refuse_if_banned(account.id)?;
                 let session = self.issue(&account, vars)?;
@@ -180,10 +222,14 @@ impl Auth {
             if !create {
                 return Err(AuthError::NotFound("User account not found.".into()));
             }
+            may_create().map_err(|retry_after_secs| AuthError::RateLimited { retry_after_secs })?;
             let password_hash = match &cred {
                 Credential::Email { password, .. } => Some(
-                    password::hash(password.clone())
+                    self.inner
+                        .hasher
+                        .hash(password.clone())
                         .await
+                        .map_err(busy)?
                         .map_err(StoreError::Codec)?,
                 ),
                 _ => None,
@@ -358,19 +404,20 @@ impl Auth {
         Ok(pair)
     }
 
-    /// Revokes a session token and its refresh token at once.
+    /// Revokes a session token and its refresh token at once (they share a token id), and
+    /// closes the session's live connections.
     pub async fn logout(
         &self,
         caller: &Claims,
         token: Option<&str>,
         refresh_token: Option<&str>,
     ) -> Result<(), AuthError> {
-        self.revoke(&caller.tid, caller.exp)?;
+        let mut revoked = vec![self.revoke(caller)?];
         if let Some(t) = token {
             if let Ok(c) = token::verify(t, self.inner.secrets.session_secret.as_bytes(), i64::MIN)
             {
                 if c.uid == caller.uid {
-                    self.revoke(&c.tid, c.exp)?;
+                    revoked.push(self.revoke(&c)?);
                 }
             }
         }
@@ -378,22 +425,40 @@ impl Auth {
             if let Ok(c) = token::verify(t, self.inner.secrets.refresh_secret.as_bytes(), i64::MIN)
             {
                 if c.uid == caller.uid {
-                    self.revoke(&c.tid, c.exp)?;
+                    revoked.push(self.revoke(&c)?);
                 }
             }
         }
         self.inner.store.durable().await?;
+        let user_id = Uuid::parse_str(&caller.uid)
+            .map_err(|_| AuthError::Unauthenticated("Token is malformed.".into()))?;
+        revoked.sort();
+        revoked.dedup();
+        for token_id in revoked {
+            self.inner
+                .bus
+                .publish(Event::SessionRevoked { user_id, token_id });
+        }
         Ok(())
     }
 
-    fn revoke(&self, tid: &str, exp: i64) -> Result<(), AuthError> {
-        self.inner.revoked.insert(text_key(tid), &exp)?;
-        Ok(())
+    /// Records the revocation of a token pair until the later of its two expiries: a
+    /// session token's pair holds a refresh token that lives `auth.refresh_ttl_secs` from
+    /// the same issue time, and pruning the record sooner would bring that back to life.
+    fn revoke(&self, claims: &Claims) -> Result<String, AuthError> {
+        let until = claims
+            .exp
+            .max(claims.iat.saturating_add(self.inner.refresh_ttl));
+        self.inner.revoked.insert(text_key(&claims.tid), &until)?;
+        Ok(claims.tid.clone())
     }
 
     /// Forgets revocations of tokens that have expired anyway. Returns how many.
     pub fn prune_revoked(&self) -> Result<usize, AuthError> {
-        let now = crate::time::now();
+        self.prune_revoked_at(crate::time::now())
+    }
+
+    fn prune_revoked_at(&self, now: i64) -> Result<usize, AuthError> {
         let mut n = 0;
         for entry in self.inner.revoked.iter::<i64>() {
             let (k, exp) = entry?;
@@ -412,23 +477,67 @@ impl Auth {
             .ok_or_else(|| AuthError::NotFound(format!("user {id} not found")))
     }
 
-    /// Finds a user by id, username or email.
+    /// Finds a user by id, username or email; refused when `who` names two different
+    /// accounts (a username that is someone else's email), so an operator's command never
+    /// lands on the wrong account. See [`Auth::find_by`] to say which one is meant.
     pub fn find(&self, who: &str) -> Result<Account, AuthError> {
+        self.find_by(Lookup::Any, who)
+    }
+
+    /// Finds a user by what `who` is: a user id, a username, an email, or any of them.
+    pub fn find_by(&self, by: Lookup, who: &str) -> Result<Account, AuthError> {
         let who = who.trim();
-        if let Ok(id) = Uuid::parse_str(who) {
-            if let Ok(a) = self.account(id) {
-                return Ok(a);
-            }
-        }
         let lower = who.to_lowercase();
-        for index in [&self.inner.by_username, &self.inner.by_email] {
-            if let Some(id) = index.get::<Uuid>(text_key(&lower))? {
-                return self.account(id);
+        let by_id = || -> Result<Option<Account>, AuthError> {
+            match Uuid::parse_str(who) {
+                Ok(id) => Ok(self.inner.accounts.get::<Account>(uid_key(id))?),
+                Err(_) => Ok(None),
             }
-        }
-        Err(AuthError::NotFound(format!(
-            "no user with id, username or email `{who}`"
-        )))
+        };
+        let by_index = |index: &Tree| -> Result<Option<Account>, AuthError> {
+            match index.get::<Uuid>(text_key(&lower))? {
+                Some(id) => Ok(self.inner.accounts.get::<Account>(uid_key(id))?),
+                None => Ok(None),
+            }
+        };
+        let found = match by {
+            Lookup::Id => {
+                if Uuid::parse_str(who).is_err() {
+                    return Err(AuthError::InvalidArgument(format!(
+                        "`{who}` is not a user id"
+                    )));
+                }
+                by_id()?
+            }
+            Lookup::Username => by_index(&self.inner.by_username)?,
+            Lookup::Email => by_index(&self.inner.by_email)?,
+            Lookup::Any => {
+                let mut matches: Vec<(&str, Account)> = Vec::new();
+                for (what, found) in [
+                    ("user id", by_id()?),
+                    ("username", by_index(&self.inner.by_username)?),
+                    ("email", by_index(&self.inner.by_email)?),
+                ] {
+                    if let Some(a) = found {
+                        if !matches.iter().any(|(_, m)| m.id == a.id) {
+                            matches.push((what, a));
+                        }
+                    }
+                }
+                if matches.len() > 1 {
+                    let named: Vec<String> = matches
+                        .iter()
+                        .map(|(what, a)| format!("the {what} of {}", a.id))
+                        .collect();
+                    return Err(AuthError::InvalidArgument(format!(
+                        "`{who}` is ambiguous: it is {}; say which (user id, username or email)",
+                        named.join(" and ")
+                    )));
+                }
+                matches.pop().map(|(_, a)| a)
+            }
+        };
+        found.ok_or_else(|| AuthError::NotFound(format!("no user with {} `{who}`", by.describe())))
     }
 
     pub fn count(&self) -> usize {
@@ -616,6 +725,35 @@ impl Auth {
     }
 }
 
+/// What a name given to an operator's command is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lookup {
+    /// A user id, a username or an email, refused when it could be two accounts.
+    #[default]
+    Any,
+    Id,
+    Username,
+    Email,
+}
+
+impl Lookup {
+    fn describe(self) -> &'static str {
+        match self {
+            Lookup::Any => "id, username or email",
+            Lookup::Id => "id",
+            Lookup::Username => "username",
+            Lookup::Email => "email",
+        }
+    }
+}
+
+fn busy(_: password::Busy) -> AuthError {
+    AuthError::RateLimited {
+        retry_after_secs: 1,
+    }
+}
+
 /// Transaction outcomes of account writes.
 enum Outcome {
     CredentialTaken,
@@ -658,4 +796,121 @@ fn check_vars(vars: &BTreeMap<String, String>) -> Result<(), AuthError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth(dir: &std::path::Path) -> Auth {
+        let store = Store::open(dir, 100).unwrap();
+        let secrets = Secrets {
+            server_key: "server-key-1".into(),
+            http_key: "http-key-12".into(),
+            session_secret: "session-secret-for-tests".into(),
+            refresh_secret: "refresh-secret-for-tests".into(),
+        };
+        Auth::new(&store, secrets, &AuthConfig::default(), Bus::new()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_logout_outlives_the_session_token_so_pruning_never_revives_the_refresh_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = auth(dir.path());
+        let done = auth
+            .authenticate(
+                Credential::Device("device-prune-0001".into()),
+                true,
+                None,
+                BTreeMap::new(),
+            )
+            .await
+            .unwrap();
+        let mut events = auth.inner.bus.subscribe();
+        // A logout with no body: only the session token is presented.
+        auth.logout(&done.session.claims, None, None).await.unwrap();
+        match events.try_recv() {
+            Ok(Event::SessionRevoked { user_id, token_id }) => {
+                assert_eq!(user_id, done.account.id);
+                assert_eq!(token_id, done.session.claims.tid);
+            }
+            other => panic!("expected SessionRevoked, got {other:?}"),
+        }
+        // The session token's 2 h are long over; the refresh token's 30 days are not.
+        let later = crate::time::now() + 3 * 3600;
+        assert_eq!(auth.prune_revoked_at(later).unwrap(), 0);
+        let err = auth
+            .refresh(&done.session.refresh_token, None)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("revoked"), "{err}");
+        // Once the refresh token has expired too, the record may go.
+        let after_refresh = crate::time::now() + 31 * 24 * 3600;
+        assert_eq!(auth.prune_revoked_at(after_refresh).unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_name_that_is_two_accounts_is_refused_unless_the_kind_is_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = auth(dir.path());
+        let owner = auth
+            .authenticate(
+                Credential::Email {
+                    email: "owner@studio.com".into(),
+                    password: "correct horse".into(),
+                },
+                true,
+                None,
+                BTreeMap::new(),
+            )
+            .await
+            .unwrap()
+            .account;
+        let player = auth
+            .authenticate(
+                Credential::Device("device-rename-0001".into()),
+                true,
+                None,
+                BTreeMap::new(),
+            )
+            .await
+            .unwrap()
+            .account;
+        // New names with `@` are refused…
+        let err = auth
+            .update_account(
+                player.id,
+                AccountUpdate {
+                    username: Some("owner@studio.com".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains('@'), "{err}");
+        // …but an account renamed before that rule still must not capture the lookup.
+        let mut renamed = auth.account(player.id).unwrap();
+        renamed.username = "owner@studio.com".into();
+        auth.inner
+            .accounts
+            .insert(uid_key(player.id), &renamed)
+            .unwrap();
+        auth.inner
+            .by_username
+            .insert(text_key("owner@studio.com"), &player.id)
+            .unwrap();
+        let err = auth.find("owner@studio.com").unwrap_err();
+        assert!(err.to_string().contains("ambiguous"), "{err}");
+        assert_eq!(
+            auth.find_by(Lookup::Email, "owner@studio.com").unwrap().id,
+            owner.id
+        );
+        assert_eq!(
+            auth.find_by(Lookup::Username, "owner@studio.com")
+                .unwrap()
+                .id,
+            player.id
+        );
+        assert!(auth.find_by(Lookup::Id, "owner@studio.com").is_err());
+    }
 }

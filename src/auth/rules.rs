@@ -61,6 +61,11 @@ pub fn username(name: &str) -> Result<(), AuthError> {
             "Username invalid, no spaces or control characters allowed.",
         ));
     }
+    // An `@` would let a username pass for someone's email where operators look accounts
+    // up by either.
+    if name.contains('@') {
+        return Err(invalid("Username invalid, `@` is not allowed."));
+    }
     Ok(())
 }
 

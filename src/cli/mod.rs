@@ -57,8 +57,8 @@ pub enum Command {
     },
     /// Ban a user now: their tokens and logins are refused at once.
     Ban {
-        /// User id, username or email.
-        user: String,
+        #[command(flatten)]
+        who: user::Who,
         /// How long, like 30m, 24h, 7d (default: permanent).
         #[arg(long = "for", value_name = "DURATION")]
         duration: Option<String>,
@@ -67,8 +67,8 @@ pub enum Command {
     },
     /// Lift a user's ban.
     Unban {
-        /// User id, username or email.
-        user: String,
+        #[command(flatten)]
+        who: user::Who,
     },
     /// List active bans (`--all`: lifted ones too).
     Bans {
@@ -169,17 +169,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Game { cmd } => game::run(&load(&cli, None)?.config, cmd, cli.json),
         Command::User { cmd } => user::run(&load(&cli, None)?.config, cmd, cli.json),
         Command::Ban {
-            user,
+            who,
             duration,
             reason,
         } => moderation::ban(
             &load(&cli, None)?.config,
-            user,
+            who,
             duration.clone(),
             reason.clone(),
             cli.json,
         ),
-        Command::Unban { user } => moderation::unban(&load(&cli, None)?.config, user, cli.json),
+        Command::Unban { who } => moderation::unban(&load(&cli, None)?.config, who, cli.json),
         Command::Bans { all } => moderation::bans(&load(&cli, None)?.config, *all, cli.json),
         Command::Audit { limit } => moderation::audit(&load(&cli, None)?.config, *limit, cli.json),
         Command::Clock { cmd } => clock::run(&load(&cli, None)?.config, cmd, cli.json),

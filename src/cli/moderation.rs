@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use super::operate::{operate, print_json, text};
+use super::user::Who;
 use crate::admin::Operation;
 use crate::config::Config;
 
@@ -17,15 +18,17 @@ pub fn until(v: &serde_json::Value) -> String {
 
 pub fn ban(
     cfg: &Config,
-    user: &str,
+    who: &Who,
     duration: Option<String>,
     reason: Option<String>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
+    let (by, user) = who.lookup();
     let reply = operate(
         cfg,
         Operation::Ban {
-            user: user.to_string(),
+            user,
+            by,
             duration,
             reason,
         },
@@ -45,13 +48,9 @@ pub fn ban(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn unban(cfg: &Config, user: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let reply = operate(
-        cfg,
-        Operation::Unban {
-            user: user.to_string(),
-        },
-    )?;
+pub fn unban(cfg: &Config, who: &Who, json: bool) -> anyhow::Result<ExitCode> {
+    let (by, user) = who.lookup();
+    let reply = operate(cfg, Operation::Unban { user, by })?;
     if json {
         print_json(&reply)?;
     } else if reply["unbanned"] == true {

@@ -6,13 +6,50 @@ use clap::Subcommand;
 
 use super::operate::{operate, print_json, text};
 use crate::admin::Operation;
-use crate::auth::UserId;
+use crate::auth::{Lookup, UserId};
 use crate::config::Config;
+
+/// Which account a command is about: a user id, username or email (refused when it could
+/// be two accounts), or exactly one of `--id`, `--username`, `--email`.
+#[derive(clap::Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct Who {
+    /// User id, username or email.
+    user: Option<String>,
+    /// The account with this user id.
+    #[arg(long, value_name = "USER_ID")]
+    id: Option<String>,
+    /// The account with this username.
+    #[arg(long, value_name = "NAME")]
+    username: Option<String>,
+    /// The account with this email address.
+    #[arg(long, value_name = "ADDRESS")]
+    email: Option<String>,
+}
+
+impl Who {
+    /// What was given, and as what.
+    pub fn lookup(&self) -> (Lookup, String) {
+        let given = [
+            (Lookup::Any, &self.user),
+            (Lookup::Id, &self.id),
+            (Lookup::Username, &self.username),
+            (Lookup::Email, &self.email),
+        ];
+        given
+            .into_iter()
+            .find_map(|(by, v)| v.clone().map(|v| (by, v)))
+            .unwrap_or((Lookup::Any, String::new()))
+    }
+}
 
 #[derive(Subcommand)]
 pub enum UserCmd {
     /// Show an account (by user id, username or email).
-    Show { user: String },
+    Show {
+        #[command(flatten)]
+        who: Who,
+    },
     /// List accounts in user id order.
     List {
         #[arg(long, default_value_t = 50)]
@@ -22,22 +59,37 @@ pub enum UserCmd {
         after: Option<UserId>,
     },
     /// Grant the admin role.
-    Promote { user: String },
+    Promote {
+        #[command(flatten)]
+        who: Who,
+    },
     /// Take the admin role away.
-    Demote { user: String },
+    Demote {
+        #[command(flatten)]
+        who: Who,
+    },
 }
 
 pub fn run(cfg: &Config, cmd: &UserCmd, json: bool) -> anyhow::Result<ExitCode> {
     let reply = operate(
         cfg,
         match cmd {
-            UserCmd::Show { user } => Operation::UserShow { user: user.clone() },
+            UserCmd::Show { who } => {
+                let (by, user) = who.lookup();
+                Operation::UserShow { user, by }
+            }
             UserCmd::List { limit, after } => Operation::UserList {
                 limit: Some(*limit),
                 after: *after,
             },
-            UserCmd::Promote { user } => Operation::UserPromote { user: user.clone() },
-            UserCmd::Demote { user } => Operation::UserDemote { user: user.clone() },
+            UserCmd::Promote { who } => {
+                let (by, user) = who.lookup();
+                Operation::UserPromote { user, by }
+            }
+            UserCmd::Demote { who } => {
+                let (by, user) = who.lookup();
+                Operation::UserDemote { user, by }
+            }
         },
     )?;
     if json {

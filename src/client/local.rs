@@ -66,6 +66,10 @@ impl LocalServer {
                 "OUTPOST_LOG_LEVEL",
                 std::env::var("OUTPOST_TEST_LOG").unwrap_or_else(|_| "warn".into()),
             )
+            // Every client of a local server is on loopback: lift the per-address caps on
+            // new accounts and connections (tests and benches that check them set their own).
+            .env("OUTPOST_RATE_LIMIT_ACCOUNTS_PER_IP_BURST", "1000000")
+            .env("OUTPOST_HTTP_MAX_CONNECTIONS_PER_IP", "1000000")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

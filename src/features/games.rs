@@ -3,7 +3,35 @@
 use serde::{Deserialize, Serialize};
 
 use crate::rpc::{Limit, Registry, RpcContext, RpcError};
-use crate::store::GameRecord;
+use crate::store::{GameId, GameRecord, Key, Store, StoreError};
+
+/// `sys/server.settings`: what the server decided for itself and keeps across starts.
+const SETTINGS: &str = "server.settings";
+const DEFAULT_GAME: &str = "default_game_id";
+/// The name of the game a fresh server creates for itself.
+pub const FIRST_GAME: &str = "default";
+
+/// The game Nakama-style calls without `vars.game_id` act on when the configuration names
+/// none (`server.default_game_id`): the one a first start stored. On a data dir with no
+/// game at all, a game named `default` is created and stored, so the official SDKs work
+/// out of the box. `None` when games exist but none was made the default; the flag says
+/// whether the game was created now.
+pub fn default_game(store: &Store) -> Result<Option<(GameRecord, bool)>, StoreError> {
+    let settings = store.global(SETTINGS)?;
+    let key = Key::new().str(DEFAULT_GAME);
+    if let Some(id) = settings.get::<String>(&key)? {
+        if let Some(game) = id.parse::<GameId>().ok().and_then(|g| store.game_record(g)) {
+            return Ok(Some((game, false)));
+        }
+    }
+    if !store.games().is_empty() {
+        return Ok(None);
+    }
+    let game = store.create_game(FIRST_GAME, Default::default())?;
+    settings.insert(&key, &game.id.to_string())?;
+    store.flush()?;
+    Ok(Some((game, true)))
+}
 
 pub fn register(r: &mut Registry) {
     r.server("game_list", Limit::Read, list);

@@ -6,8 +6,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use warp::reply::Response;
 
-use super::request::{finish, json_body, json_reply, limit_auth, require_server_key, session, Req};
-use crate::auth::{Account, AccountUpdate, Credential};
+use super::request::{finish, json_body, json_reply, session, Req};
+use crate::auth::{Account, AccountUpdate, AuthError, Credential};
 use crate::rpc::{decode, RpcError};
 
 #[derive(Deserialize)]
@@ -43,9 +43,8 @@ pub async fn authenticate(kind: String, req: Req) -> Response {
     finish(&app, "authenticate", authenticate_inner(kind, req).await)
 }
 
+/// The route's gate has applied the per-address AUTH limit and checked the server key.
 async fn authenticate_inner(kind: String, req: Req) -> Result<Response, RpcError> {
-    limit_auth(&req)?;
-    require_server_key(&req)?;
     let create = create_flag(&req)?;
     let username = req
         .query("username")
@@ -77,11 +76,32 @@ async fn authenticate_inner(kind: String, req: Req) -> Result<Response, RpcError
             )))
         }
     };
-    let done = req
+    let limiters = &req.app.limiters;
+    let peer = req.peer;
+    let with_password = matches!(cred, Credential::Email { .. });
+    if with_password {
+        limiters
+            .check_logins(peer)
+            .map_err(|retry_after_secs| RpcError::RateLimited { retry_after_secs })?;
+    }
+    let may_create = move || limiters.check_new_account(peer);
+    let done = match req
         .app
         .auth
-        .authenticate(cred, create, username, vars)
-        .await?;
+        .authenticate_gated(cred, create, username, vars, &may_create)
+        .await
+    {
+        Ok(done) => done,
+        Err(e) => {
+            if matches!(e, AuthError::BadCredentials) {
+                limiters.wrong_password(peer);
+            }
+            if matches!(e, AuthError::RateLimited { .. }) {
+                req.app.metrics.rate_limited("auth");
+            }
+            return Err(e.into());
+        }
+    };
     tracing::info!(user = %done.account.id, method = %kind, created = done.created, "authenticated");
     Ok(json_reply(
         200,
@@ -103,8 +123,6 @@ struct RefreshBody {
 pub async fn refresh(req: Req) -> Response {
     let app = req.app.clone();
     let result = async {
-        limit_auth(&req)?;
-        require_server_key(&req)?;
         let b: RefreshBody = decode(json_body(&req.body)?)?;
         let pair = req.app.auth.refresh(&b.token, b.vars).await?;
         Ok(json_reply(

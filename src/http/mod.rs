@@ -1,5 +1,6 @@
 //! HTTPS: Nakama-compatible REST (authentication, sessions, accounts, RPC gateway), plus
-//! `/healthcheck` and `/metrics`. Served by hyper-util over rustls (see [`serve`]).
+//! `/healthcheck` and `/metrics` (or `/metrics` on its own listener, `http.metrics_listen`).
+//! Served by hyper-util over rustls (see [`serve`]).
 
 mod account;
 mod health;
@@ -14,66 +15,82 @@ use warp::reply::Response;
 use warp::Filter;
 
 use crate::app::App;
-use request::req;
+use crate::rpc::Limit;
+use request::{req, Gate};
 
-/// Every route. Trailing `?`/`&` in queries are tolerated by the query parser.
+/// Every route, each under its [`Gate`] (authentication and rate-limit class, checked from
+/// the request's head before its body is read). Trailing `?`/`&` in queries are tolerated by
+/// the query parser. `/metrics` is here unless `http.metrics_listen` moves it to
+/// [`metrics_routes`].
 pub fn routes(app: App) -> BoxedFilter<(Response,)> {
-    let r = || req(app.clone());
+    let r = |gate: Gate, route: &'static str| req(app.clone(), gate, route);
     let authenticate = warp::path!("v2" / "account" / "authenticate" / String)
         .and(warp::post())
-        .and(r())
+        .and(r(Gate::ServerKey, "authenticate"))
         .then(account::authenticate);
     let refresh = warp::path!("v2" / "account" / "session" / "refresh")
         .and(warp::post())
-        .and(r())
+        .and(r(Gate::ServerKey, "session_refresh"))
         .then(account::refresh);
     let logout = warp::path!("v2" / "session" / "logout")
         .and(warp::post())
-        .and(r())
+        .and(r(Gate::Session(Limit::Write), "session_logout"))
         .then(account::logout);
     let get_account = warp::path!("v2" / "account")
         .and(warp::get())
-        .and(r())
+        .and(r(Gate::Session(Limit::Read), "account_get"))
         .then(account::get_account);
     let put_account = warp::path!("v2" / "account")
         .and(warp::put())
-        .and(r())
+        .and(r(Gate::Session(Limit::Write), "account_update"))
         .then(account::update_account);
     let rpc_post = warp::path!("v2" / "rpc" / String)
         .and(warp::post())
-        .and(r())
+        .and(r(Gate::Rpc, "rpc"))
         .then(|id, req| rpc::call(id, false, req));
     let rpc_get = warp::path!("v2" / "rpc" / String)
         .and(warp::get())
-        .and(r())
+        .and(r(Gate::Rpc, "rpc"))
         .then(|id, req| rpc::call(id, true, req));
     let storage_write = warp::path!("v2" / "storage")
         .and(warp::put())
-        .and(r())
+        .and(r(Gate::AsRpc("batch_write_storage"), "storage_write"))
         .then(storage::write);
     let storage_read = warp::path!("v2" / "storage")
         .and(warp::post())
-        .and(r())
+        .and(r(Gate::AsRpc("batch_read_storage"), "storage_read"))
         .then(storage::read);
     let storage_delete = warp::path!("v2" / "storage" / "delete")
         .and(warp::put())
-        .and(r())
+        .and(r(Gate::AsRpc("cloud_save_delete"), "storage_delete"))
         .then(storage::delete);
     let storage_list = warp::path!("v2" / "storage" / String)
         .and(warp::get())
-        .and(r())
+        .and(r(Gate::AsRpc("cloud_save_list"), "storage_list"))
         .then(|collection, req| storage::list(collection, None, req));
     let storage_list_user = warp::path!("v2" / "storage" / String / String)
         .and(warp::get())
-        .and(r())
+        .and(r(Gate::AsRpc("cloud_save_list"), "storage_list"))
         .then(|collection, user, req| storage::list(collection, Some(user), req));
     let healthcheck = warp::path!("healthcheck")
         .and(warp::get())
-        .and(r())
+        .and(r(Gate::Public, "healthcheck"))
         .then(health::healthcheck);
+    let metrics_here = app.config.http.metrics_listen.is_none();
     let metrics = warp::path!("metrics")
         .and(warp::get())
-        .and(r())
+        .and(
+            warp::any()
+                .and_then(move || async move {
+                    if metrics_here {
+                        Ok(())
+                    } else {
+                        Err(warp::reject::not_found())
+                    }
+                })
+                .untuple_one(),
+        )
+        .and(r(Gate::Public, "metrics"))
         .then(health::metrics);
 
     let trace = warp::trace(|info| {
@@ -115,6 +132,26 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .recover(request::recover)
         .unify()
         .with(trace)
+        .map(warp::Reply::into_response)
+        .boxed()
+}
+
+/// The routes of the `http.metrics_listen` listener: `/metrics` and `/healthcheck`.
+pub fn metrics_routes(app: App) -> BoxedFilter<(Response,)> {
+    let r = |gate: Gate, route: &'static str| req(app.clone(), gate, route);
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .and(r(Gate::Public, "metrics"))
+        .then(health::metrics);
+    let healthcheck = warp::path!("healthcheck")
+        .and(warp::get())
+        .and(r(Gate::Public, "healthcheck"))
+        .then(health::healthcheck);
+    metrics
+        .or(healthcheck)
+        .unify()
+        .recover(request::recover)
+        .unify()
         .map(warp::Reply::into_response)
         .boxed()
 }

@@ -1,6 +1,6 @@
-//! What every route extracts: the app, the peer's IP, headers, query pairs and the body
-//! (capped at `server.max_body_bytes`), plus the credential checks and reply rendering the
-//! routes share.
+//! What every route extracts: the app, the peer's IP, headers, query pairs, the caller its
+//! [`Gate`] admitted from the head, and then the body (capped at `server.max_body_bytes`,
+//! read within `http.body_read_timeout_secs`), plus the reply rendering routes share.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -12,16 +12,62 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::app::App;
-use crate::rpc::{Caller, RpcError, SessionUser};
+use crate::rpc::{Caller, Entry, Limit, RpcError, SessionUser};
 
 /// The connection's peer, put into request extensions by the accept loop.
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub SocketAddr);
 
-/// A rejection carrying an error to render in the SPEC's body shape.
+/// A refusal made before a route's handler ran (by its [`Gate`], or reading the body),
+/// kept rendered in the SPEC's body shape.
 #[derive(Debug)]
-pub struct ApiRejection(pub RpcError);
+pub struct ApiRejection {
+    status: u16,
+    body: serde_json::Value,
+    retry_after: Option<u64>,
+}
 impl warp::reject::Reject for ApiRejection {}
+
+impl ApiRejection {
+    fn new(e: &RpcError) -> Self {
+        ApiRejection {
+            status: e.http_status(),
+            body: e.body(),
+            retry_after: match e {
+                RpcError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+                _ => None,
+            },
+        }
+    }
+
+    fn response(&self) -> Response {
+        let mut r = json_reply(self.status, &self.body);
+        if let Some(secs) = self.retry_after {
+            if let Ok(v) = http::HeaderValue::from_str(&secs.to_string()) {
+                r.headers_mut().insert(http::header::RETRY_AFTER, v);
+            }
+        }
+        r
+    }
+}
+
+/// What a route checks from the request's head (address, headers, query) before it reads
+/// a byte of the body: a flood of unauthenticated or over-quota requests costs no body
+/// reads, no JSON parsing and no memory for bodies.
+#[derive(Debug, Clone, Copy)]
+pub enum Gate {
+    /// Authentication endpoints: the per-address AUTH limit and the server key.
+    ServerKey,
+    /// A player session (Bearer), rate-limited per user in this class.
+    Session(Limit),
+    /// `/v2/rpc/{id}`: the caller (session or http key) admitted as the registry admits
+    /// that RPC: its caller class and its rate-limit class.
+    Rpc,
+    /// A Nakama storage route, admitted as the storage RPC it stands for.
+    AsRpc(&'static str),
+    /// No user (`/healthcheck`, `/metrics`): limited per client address.
+    Public,
+}
 
 pub struct Req {
     pub app: App,
@@ -29,14 +75,15 @@ pub struct Req {
     pub headers: HeaderMap,
     pub query: Vec<(String, String)>,
     pub body: Bytes,
+    /// The caller the gate admitted (none for [`Gate::ServerKey`] and [`Gate::Public`]).
+    pub caller: Option<Caller>,
+    /// The RPC the gate admitted the caller for ([`Gate::Rpc`], [`Gate::AsRpc`]).
+    pub rpc: Option<Entry>,
 }
 
 impl Req {
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        query_value(&self.query, name)
     }
 
     pub fn has_query(&self, name: &str) -> bool {
@@ -44,8 +91,29 @@ impl Req {
     }
 }
 
-/// Extracts a [`Req`]; a body over the cap is refused with 413.
-pub fn req(app: App) -> impl Filter<Extract = (Req,), Error = Rejection> + Clone {
+fn query_value<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    query
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The head of a request, as the gate sees it.
+struct Head<'a> {
+    app: &'a App,
+    peer: IpAddr,
+    headers: &'a HeaderMap,
+    query: &'a [(String, String)],
+    path: &'a str,
+}
+
+/// Extracts a [`Req`] for `route`: runs `gate` on the head, then reads the body (capped
+/// at `server.max_body_bytes`, within `http.body_read_timeout_secs`).
+pub fn req(
+    app: App,
+    gate: Gate,
+    route: &'static str,
+) -> impl Filter<Extract = (Req,), Error = Rejection> + Clone {
     // Validated at config load; parsed once here.
     let trusted: std::sync::Arc<Vec<super::proxy::Cidr>> = std::sync::Arc::new(
         app.config
@@ -59,36 +127,159 @@ pub fn req(app: App) -> impl Filter<Extract = (Req,), Error = Rejection> + Clone
         .map(move || (app.clone(), trusted.clone()))
         .untuple_one()
         .and(warp::ext::optional::<PeerAddr>())
+        .and(warp::path::full())
         .and(warp::header::headers_cloned())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::body::stream())
         .and_then(
-            |app: App,
-             trusted: std::sync::Arc<Vec<super::proxy::Cidr>>,
-             peer: Option<PeerAddr>,
-             headers: HeaderMap,
-             raw_query: String,
-             body| async move {
-                let max = app.config.server.max_body_bytes;
-                let body = read_capped(body, max)
-                    .await
-                    .map_err(|e| warp::reject::custom(ApiRejection(e)))?;
-                let query = form_urlencoded::parse(raw_query.as_bytes())
+            move |app: App,
+                  trusted: std::sync::Arc<Vec<super::proxy::Cidr>>,
+                  peer: Option<PeerAddr>,
+                  path: warp::path::FullPath,
+                  headers: HeaderMap,
+                  raw_query: String,
+                  body| async move {
+                let query: Vec<(String, String)> = form_urlencoded::parse(raw_query.as_bytes())
                     .into_owned()
                     .collect();
                 let peer = peer
                     .map(|p| p.0.ip())
                     .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
                 let peer = super::proxy::client_ip(peer, &headers, &trusted);
+                let refuse = |e: RpcError| {
+                    app.metrics.http(route, e.http_status());
+                    warp::reject::custom(ApiRejection::new(&e))
+                };
+                let head = Head {
+                    app: &app,
+                    peer,
+                    headers: &headers,
+                    query: &query,
+                    path: path.as_str(),
+                };
+                let (caller, rpc) = admit(&head, gate).map_err(&refuse)?;
+                let body = read_body(&app, &headers, body).await.map_err(&refuse)?;
                 Ok::<_, Rejection>(Req {
-                    app,
+                    app: app.clone(),
                     peer,
                     headers,
                     query,
                     body,
+                    caller,
+                    rpc,
                 })
             },
         )
+}
+
+/// A refusal by the rate-limit class `class`, counted in `/metrics`.
+fn limited<'a>(app: &'a App, class: &'static str) -> impl Fn(u64) -> RpcError + 'a {
+    move |retry_after_secs| {
+        app.metrics.rate_limited(class);
+        RpcError::RateLimited { retry_after_secs }
+    }
+}
+
+/// Runs a gate: the admitted caller and RPC, or why not.
+fn admit(head: &Head, gate: Gate) -> Result<(Option<Caller>, Option<Entry>), RpcError> {
+    let app = head.app;
+    match gate {
+        Gate::Public => {
+            app.limiters
+                .check_ip(head.peer)
+                .map_err(limited(app, "ip"))?;
+            Ok((None, None))
+        }
+        Gate::ServerKey => {
+            app.limiters
+                .check_auth(head.peer)
+                .map_err(limited(app, "auth"))?;
+            server_key(head)?;
+            Ok((None, None))
+        }
+        Gate::Session(limit) => {
+            let caller = caller_of(head)?;
+            let Caller::Player(s) = &caller else {
+                return Err(RpcError::Unauthenticated(
+                    "a player session (Bearer token) is required".into(),
+                ));
+            };
+            app.limiters
+                .check_user(limit, s.user_id)
+                .map_err(limited(app, limit.as_str()))?;
+            Ok((Some(caller), None))
+        }
+        Gate::Rpc => {
+            let id = head.path.rsplit('/').next().unwrap_or("");
+            let id = percent_decode(id);
+            let caller = caller_of(head)?;
+            admit_rpc(app, caller, &id)
+        }
+        Gate::AsRpc(id) => {
+            let caller = caller_of(head)?;
+            if !matches!(caller, Caller::Player(_)) {
+                return Err(RpcError::Unauthenticated(
+                    "a player session (Bearer token) is required".into(),
+                ));
+            }
+            admit_rpc(app, caller, id)
+        }
+    }
+}
+
+fn admit_rpc(
+    app: &App,
+    caller: Caller,
+    id: &str,
+) -> Result<(Option<Caller>, Option<Entry>), RpcError> {
+    let entry = app
+        .registry
+        .get(id)
+        .ok_or_else(|| RpcError::NotFound(format!("RPC function `{id}` not found")))?
+        .clone();
+    match app.registry.admit(app, caller, &entry) {
+        Ok(caller) => Ok((Some(caller), Some(entry))),
+        Err(e) => {
+            app.metrics
+                .observe_rpc(entry.id, e.status_label(), std::time::Duration::ZERO);
+            Err(e)
+        }
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let plus_safe = text.replace('+', "%2B");
+    form_urlencoded::parse(format!("x={plus_safe}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// Reads the body once the gate has let the request in: refused at once when its
+/// declared length is over the cap, and with 408 when it does not arrive in time.
+async fn read_body<S, B>(app: &App, headers: &HeaderMap, body: S) -> Result<Bytes, RpcError>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let max = app.config.server.max_body_bytes;
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(RpcError::PayloadTooLarge(format!(
+            "request body is larger than {max} bytes"
+        )));
+    }
+    let within = app.config.http.body_read_timeout();
+    match tokio::time::timeout(within, read_capped(body, max)).await {
+        Ok(read) => read,
+        Err(_) => Err(RpcError::Timeout(format!(
+            "request body not received within {} s",
+            within.as_secs()
+        ))),
+    }
 }
 
 async fn read_capped<S, B>(body: S, max: usize) -> Result<Bytes, RpcError>
@@ -146,28 +337,44 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
+/// A key sent by a client: refused at once while its address has sent too many wrong
+/// ones; a wrong one counts against the address.
+fn check_key(head: &Head, given: &str, expected: &str, what: &str) -> Result<(), RpcError> {
+    let limiters = &head.app.limiters;
+    limiters
+        .check_keys(head.peer)
+        .map_err(limited(head.app, "bad_key"))?;
+    if same_key(given, expected) {
+        Ok(())
+    } else {
+        limiters.wrong_key(head.peer);
+        Err(RpcError::Unauthenticated(format!("{what} invalid.")))
+    }
+}
+
 /// Authentication endpoints need the server key as HTTP Basic user.
-pub fn require_server_key(req: &Req) -> Result<(), RpcError> {
-    match basic_user(&req.headers) {
-        Some(user) if same_key(&user, &req.app.auth.secrets().server_key) => Ok(()),
-        Some(_) => Err(RpcError::Unauthenticated("Server key invalid.".into())),
+fn server_key(head: &Head) -> Result<(), RpcError> {
+    match basic_user(head.headers) {
+        Some(user) => check_key(
+            head,
+            &user,
+            &head.app.auth.secrets().server_key,
+            "Server key",
+        ),
         None => Err(RpcError::Unauthenticated("Server key required.".into())),
     }
 }
 
 /// The caller of an API request: a session (Bearer), or a server (http key in the query or
 /// as HTTP Basic user).
-pub fn caller(req: &Req) -> Result<Caller, RpcError> {
-    let http_key = &req.app.auth.secrets().http_key;
-    if let Some(k) = req.query("http_key") {
-        return if same_key(k, http_key) {
-            Ok(Caller::Server)
-        } else {
-            Err(RpcError::Unauthenticated("HTTP key invalid.".into()))
-        };
+fn caller_of(head: &Head) -> Result<Caller, RpcError> {
+    let http_key = &head.app.auth.secrets().http_key;
+    if let Some(k) = query_value(head.query, "http_key") {
+        check_key(head, k, http_key, "HTTP key")?;
+        return Ok(Caller::Server);
     }
-    if let Some(token) = bearer(&req.headers) {
-        let claims = req.app.auth.verify_session(token)?;
+    if let Some(token) = bearer(head.headers) {
+        let claims = head.app.auth.verify_session(token)?;
         let user_id = uuid::Uuid::parse_str(&claims.uid)
             .map_err(|_| RpcError::Unauthenticated("Auth token invalid.".into()))?;
         return Ok(Caller::Player(SessionUser {
@@ -177,19 +384,23 @@ pub fn caller(req: &Req) -> Result<Caller, RpcError> {
             token_id: claims.tid,
         }));
     }
-    if let Some(user) = basic_user(&req.headers) {
-        return if same_key(&user, http_key) {
-            Ok(Caller::Server)
-        } else {
-            Err(RpcError::Unauthenticated("HTTP key invalid.".into()))
-        };
+    if let Some(user) = basic_user(head.headers) {
+        check_key(head, &user, http_key, "HTTP key")?;
+        return Ok(Caller::Server);
     }
     Err(RpcError::Unauthenticated(
         "Auth token or HTTP key required.".into(),
     ))
 }
 
-/// The player session of a request; server keys are refused where a session is needed.
+/// The caller the route's gate admitted.
+pub fn caller(req: &Req) -> Result<Caller, RpcError> {
+    req.caller
+        .clone()
+        .ok_or_else(|| RpcError::Unauthenticated("Auth token or HTTP key required.".into()))
+}
+
+/// The player session the route's gate admitted.
 pub fn session(req: &Req) -> Result<SessionUser, RpcError> {
     match caller(req)? {
         Caller::Player(s) => Ok(s),
@@ -239,24 +450,10 @@ pub fn finish(app: &App, route: &'static str, result: Result<Response, RpcError>
     response
 }
 
-/// Applies the per-IP AUTH rate limit.
-pub fn limit_auth(req: &Req) -> Result<(), RpcError> {
-    req.app
-        .limiters
-        .check_auth(req.peer)
-        .map_err(|retry_after_secs| {
-            req.app.metrics.rate_limited("auth");
-            RpcError::RateLimited { retry_after_secs }
-        })
-}
-
 /// Turns rejections (unknown route, wrong method, oversized body) into SPEC error bodies.
 pub async fn recover(rejection: Rejection) -> Result<Response, std::convert::Infallible> {
-    let err = if let Some(ApiRejection(e)) = rejection.find::<ApiRejection>() {
-        match e {
-            RpcError::PayloadTooLarge(m) => RpcError::PayloadTooLarge(m.clone()),
-            other => RpcError::invalid(other.to_string()),
-        }
+    let err = if let Some(refused) = rejection.find::<ApiRejection>() {
+        return Ok(refused.response());
     } else if rejection.is_not_found() {
         RpcError::NotFound("no such endpoint".into())
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {

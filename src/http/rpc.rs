@@ -54,9 +54,18 @@ fn payload_of(req: &Req, get: bool) -> Result<(Value, Shape), RpcError> {
 pub async fn call(id: String, get: bool, req: Req) -> Response {
     let app = req.app.clone();
     let result = async {
+        // The gate admitted the caller for this RPC (class and rate limit) from the head.
         let who = caller(&req)?;
+        let entry = req
+            .rpc
+            .as_ref()
+            .ok_or_else(|| RpcError::NotFound(format!("RPC function `{id}` not found")))?;
         let (payload, shape) = payload_of(&req, get)?;
-        let reply = req.app.call(who, &id, payload).await?;
+        let reply = req
+            .app
+            .registry
+            .call_admitted(&req.app, who, entry, payload)
+            .await?;
         Ok(match shape {
             Shape::Raw => json_reply(200, &reply),
             Shape::Wrapped => json_reply(200, &json!({"id": id, "payload": reply.to_string()})),

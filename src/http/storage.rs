@@ -5,8 +5,9 @@
 //! - `PUT /v2/storage/delete` deletes objects → `{}`;
 //! - `GET /v2/storage/{collection}[/{user_id}]?limit=&cursor=` lists → `{"objects", "cursor"}`.
 //!
-//! Each route is admitted as the storage RPC it stands for (`batch_write_storage`,
-//! `batch_read_storage`, `cloud_save_delete`, `cloud_save_list`) through
+//! Each route is admitted, from the request's head before its body is read, as the storage
+//! RPC it stands for (`batch_write_storage`, `batch_read_storage`, `cloud_save_delete`,
+//! `cloud_save_list`; see `Gate::AsRpc` in `super::routes`) through
 //! [`crate::rpc::Registry::admit`]: caller class and rate-limit class come from the
 //! registry, not from here.
 //!
@@ -20,10 +21,10 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 use warp::reply::Response;
 
-use super::request::{finish, json_body, json_reply, session, Req};
+use super::request::{caller, finish, json_body, json_reply, session, Req};
 use crate::features::paging;
 use crate::features::storage::{self, Actor, ObjectId, ObjectWrite};
-use crate::rpc::{decode, session_game, Caller, RpcError, SessionUser};
+use crate::rpc::{decode, session_game, RpcError, SessionUser};
 use crate::store::{GameId, GameStore};
 
 #[derive(Deserialize)]
@@ -63,19 +64,10 @@ struct IdObject {
     version: Option<String>,
 }
 
-/// The session and its game, admitted as the registry admits `rpc_id` (the storage RPC the
-/// route stands for): its caller class and rate-limit class, one rule for both transports.
-fn open(req: &Req, rpc_id: &str) -> Result<(SessionUser, GameStore), RpcError> {
+/// The session its gate admitted as the storage RPC the route stands for, and its game.
+fn open(req: &Req) -> Result<(SessionUser, GameStore), RpcError> {
     let s = session(req)?;
-    let entry = req
-        .app
-        .registry
-        .get(rpc_id)
-        .ok_or_else(|| RpcError::Internal(format!("RPC `{rpc_id}` is not registered")))?;
-    let caller = req
-        .app
-        .registry
-        .admit(&req.app, Caller::Player(s.clone()), entry)?;
+    let caller = caller(req)?;
     let game_id = session_game(&req.app, &caller).ok_or_else(|| {
         RpcError::invalid(
             "no game: authenticate with vars {\"game_id\": …} or set server.default_game_id",
@@ -101,7 +93,7 @@ fn user_id(field: &str, text: Option<&str>, default: Uuid) -> Result<Uuid, RpcEr
 pub async fn write(req: Req) -> Response {
     let app = req.app.clone();
     let result = async {
-        let (s, game) = open(&req, "batch_write_storage")?;
+        let (s, game) = open(&req)?;
         let body: WriteBody = decode(json_body(&req.body)?)?;
         let max = req.app.config.storage.max_object_bytes;
         let writes = body
@@ -137,7 +129,7 @@ fn to_write(o: WriteObject, max: usize) -> Result<ObjectWrite, storage::ObjectEr
 pub async fn read(req: Req) -> Response {
     let app = req.app.clone();
     let result = async {
-        let (s, game) = open(&req, "batch_read_storage")?;
+        let (s, game) = open(&req)?;
         let body: IdsBody = decode(json_body(&req.body)?)?;
         let ids = ids(body, s.user_id)?;
         let found = storage::read(&game, Actor::Player(s.user_id), &ids)?;
@@ -174,7 +166,7 @@ fn ids(body: IdsBody, me: Uuid) -> Result<Vec<ObjectId>, RpcError> {
 pub async fn delete(req: Req) -> Response {
     let app = req.app.clone();
     let result = async {
-        let (s, game) = open(&req, "cloud_save_delete")?;
+        let (s, game) = open(&req)?;
         let body: IdsBody = decode(json_body(&req.body)?)?;
         let ids = ids(body, s.user_id)?;
         storage::delete(&game, Actor::Player(s.user_id), &ids).await?;
@@ -187,7 +179,7 @@ pub async fn delete(req: Req) -> Response {
 pub async fn list(collection: String, owner: Option<String>, req: Req) -> Response {
     let app = req.app.clone();
     let result = async {
-        let (s, game) = open(&req, "cloud_save_list")?;
+        let (s, game) = open(&req)?;
         let owner = match owner.as_deref().or(req.query("user_id")) {
             None | Some("") => None,
             Some(t) => Some(user_id("user_id", Some(t), s.user_id)?),

@@ -171,6 +171,7 @@ async fn hello(node: &Node, recv: &mut quinn::RecvStream) -> Result<Identity, Re
         user_id,
         username: claims.usn,
         game,
+        token_id: claims.tid,
     })
 }
 

@@ -253,6 +253,11 @@ impl Node {
                         close_banned(&p, &reason);
                     }
                 }
+                Ok(Event::SessionRevoked { user_id, token_id }) => {
+                    for p in self.peers_where(|p| p.user_id == user_id && p.token_id == token_id) {
+                        p.close(Code::Unauthenticated, "session logged out");
+                    }
+                }
                 Ok(Event::Notification {
                     game_id,
                     user_id,

@@ -22,6 +22,8 @@ pub struct Peer {
     pub username: String,
     pub game: GameId,
     pub session_id: String,
+    /// The token id of the session that opened the connection (a logout closes it).
+    pub token_id: String,
     /// Unix milliseconds.
     pub connected_at: i64,
     conn: quinn::Connection,
@@ -50,6 +52,7 @@ pub struct Identity {
     pub user_id: UserId,
     pub username: String,
     pub game: GameId,
+    pub token_id: String,
 }
 
 impl Peer {
@@ -67,6 +70,7 @@ impl Peer {
             username: who.username,
             game: who.game,
             session_id: uuid::Uuid::new_v4().to_string(),
+            token_id: who.token_id,
             connected_at: crate::time::now_ms(),
             conn,
             out,

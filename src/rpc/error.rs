@@ -27,6 +27,9 @@ pub enum RpcError {
     RateLimited { retry_after_secs: u64 },
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The client did not send its request in time (HTTP 408).
+    #[error("{0}")]
+    Timeout(String),
     #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
@@ -52,6 +55,7 @@ impl RpcError {
             RpcError::Aborted(m) => RpcError::Aborted(p(m)),
             RpcError::PayloadTooLarge(m) => RpcError::PayloadTooLarge(p(m)),
             RpcError::Unavailable(m) => RpcError::Unavailable(p(m)),
+            RpcError::Timeout(m) => RpcError::Timeout(p(m)),
             other => other,
         }
     }
@@ -62,6 +66,7 @@ impl RpcError {
             RpcError::Unauthenticated(_) => 401,
             RpcError::PermissionDenied(_) | RpcError::Banned { .. } => 403,
             RpcError::NotFound(_) => 404,
+            RpcError::Timeout(_) => 408,
             RpcError::AlreadyExists(_) | RpcError::Aborted(_) => 409,
             RpcError::PayloadTooLarge(_) => 413,
             RpcError::RateLimited { .. } => 429,
@@ -74,6 +79,7 @@ impl RpcError {
     pub fn grpc_code(&self) -> u32 {
         match self {
             RpcError::InvalidArgument(_) | RpcError::PayloadTooLarge(_) => 3,
+            RpcError::Timeout(_) => 4,
             RpcError::NotFound(_) => 5,
             RpcError::AlreadyExists(_) => 6,
             RpcError::PermissionDenied(_) | RpcError::Banned { .. } => 7,
@@ -133,6 +139,10 @@ impl From<AuthError> for RpcError {
             AuthError::NotFound(m) => RpcError::NotFound(m),
             AuthError::Unauthenticated(m) => RpcError::Unauthenticated(m),
             AuthError::AlreadyExists(m) => RpcError::AlreadyExists(m),
+            e @ AuthError::BadCredentials => RpcError::Unauthenticated(e.to_string()),
+            AuthError::RateLimited { retry_after_secs } => {
+                RpcError::RateLimited { retry_after_secs }
+            }
             e @ AuthError::Banned { .. } => {
                 let until = match &e {
                     AuthError::Banned { ban } => ban.until,

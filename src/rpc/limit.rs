@@ -1,6 +1,8 @@
-//! Rate limits (governor): AUTH per client IP, READ and WRITE per user. Keyed limiters never
-//! forget a key on their own, so [`Limiters::sweep`] runs on a timer to drop idle keys and
-//! keeps each class under `max_keys`.
+//! Rate limits (governor): AUTH per client IP, READ and WRITE per user, IP per client IP
+//! for routes without a user, and new accounts per client IP. Wrong keys and wrong
+//! passwords per client IP are counted as [`Strikes`]. Keyed limiters never forget a key on
+//! their own, so [`Limiters::sweep`] runs on a timer to drop idle keys and keeps each class
+//! under `max_keys`.
 
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -12,7 +14,8 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use uuid::Uuid;
 
-use crate::config::RateLimitConfig;
+use crate::auth::strikes::Strikes;
+use crate::config::{AuthConfig, RateLimitConfig};
 
 /// The rate-limit class an RPC declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,8 +42,14 @@ struct Class<K: Hash + Eq + Clone> {
 
 impl<K: Hash + Eq + Clone> Class<K> {
     fn new(per_sec: u32, burst: u32) -> Self {
-        let quota = Quota::per_second(NonZeroU32::new(per_sec.max(1)).unwrap_or(NonZeroU32::MIN))
-            .allow_burst(NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN));
+        Self::with_quota(
+            Quota::per_second(NonZeroU32::new(per_sec.max(1)).unwrap_or(NonZeroU32::MIN)),
+            burst,
+        )
+    }
+
+    fn with_quota(quota: Quota, burst: u32) -> Self {
+        let quota = quota.allow_burst(NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN));
         Class {
             quota,
             limiter: RwLock::new(Arc::new(RateLimiter::keyed(quota))),
@@ -85,16 +94,36 @@ pub struct Limiters {
     auth: Class<IpAddr>,
     read: Class<Uuid>,
     write: Class<Uuid>,
+    ip: Class<IpAddr>,
+    accounts: Class<IpAddr>,
+    /// Wrong server keys and http keys per client IP.
+    bad_keys: Strikes<IpAddr>,
+    /// Wrong passwords per client IP.
+    failed_logins: Strikes<IpAddr>,
     max_keys: usize,
     pub exempt_server: bool,
 }
 
 impl Limiters {
-    pub fn new(cfg: &RateLimitConfig) -> Self {
+    pub fn new(cfg: &RateLimitConfig, auth: &AuthConfig) -> Self {
+        let per_hour =
+            NonZeroU32::new(cfg.accounts_per_ip_per_hour.max(1)).unwrap_or(NonZeroU32::MIN);
         Limiters {
             auth: Class::new(cfg.auth_per_sec, cfg.auth_burst),
             read: Class::new(cfg.read_per_sec, cfg.read_burst),
             write: Class::new(cfg.write_per_sec, cfg.write_burst),
+            ip: Class::new(cfg.ip_per_sec, cfg.ip_burst),
+            accounts: Class::with_quota(Quota::per_hour(per_hour), cfg.accounts_per_ip_burst),
+            bad_keys: Strikes::new(
+                cfg.bad_keys_per_ip,
+                std::time::Duration::from_secs(cfg.bad_key_window_secs),
+                cfg.max_keys,
+            ),
+            failed_logins: Strikes::new(
+                auth.failed_logins_per_ip,
+                std::time::Duration::from_secs(auth.failed_login_window_secs),
+                cfg.max_keys,
+            ),
             max_keys: cfg.max_keys,
             exempt_server: cfg.exempt_server,
         }
@@ -103,6 +132,34 @@ impl Limiters {
     /// An authentication attempt from `ip`: `Err(seconds to wait)` when over quota.
     pub fn check_auth(&self, ip: IpAddr) -> Result<(), u64> {
         self.auth.check(&per_network(ip))
+    }
+
+    /// A request from `ip` on a route without a user (`/healthcheck`, `/metrics`).
+    pub fn check_ip(&self, ip: IpAddr) -> Result<(), u64> {
+        self.ip.check(&per_network(ip))
+    }
+
+    /// A new account from `ip`.
+    pub fn check_new_account(&self, ip: IpAddr) -> Result<(), u64> {
+        self.accounts.check(&per_network(ip))
+    }
+
+    /// `Err(seconds)` while `ip` has sent too many wrong keys to be heard.
+    pub fn check_keys(&self, ip: IpAddr) -> Result<(), u64> {
+        self.bad_keys.check(&per_network(ip))
+    }
+
+    pub fn wrong_key(&self, ip: IpAddr) {
+        self.bad_keys.strike(&per_network(ip));
+    }
+
+    /// `Err(seconds)` while `ip` has given too many wrong passwords to be heard.
+    pub fn check_logins(&self, ip: IpAddr) -> Result<(), u64> {
+        self.failed_logins.check(&per_network(ip))
+    }
+
+    pub fn wrong_password(&self, ip: IpAddr) {
+        self.failed_logins.strike(&per_network(ip));
     }
 
     pub fn check_user(&self, limit: Limit, user: Uuid) -> Result<(), u64> {
@@ -114,6 +171,10 @@ impl Limiters {
 
     /// Drops idle keys; returns how many keys remain per class (auth, read, write).
     pub fn sweep(&self) -> (usize, usize, usize) {
+        self.ip.sweep(self.max_keys);
+        self.accounts.sweep(self.max_keys);
+        self.bad_keys.sweep();
+        self.failed_logins.sweep();
         (
             self.auth.sweep(self.max_keys),
             self.read.sweep(self.max_keys),
@@ -142,7 +203,7 @@ mod tests {
             read_burst: 3,
             ..Default::default()
         };
-        let l = Limiters::new(&cfg);
+        let l = Limiters::new(&cfg, &AuthConfig::default());
         let u = Uuid::new_v4();
         for _ in 0..3 {
             assert!(l.check_user(Limit::Read, u).is_ok());

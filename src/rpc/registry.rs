@@ -187,6 +187,26 @@ impl Registry {
         result
     }
 
+    /// Dispatches a call whose caller the transport has already passed through
+    /// [`Registry::admit`] for this `entry` (HTTPS admits from the headers, before it reads
+    /// the body).
+    pub async fn call_admitted(
+        &self,
+        app: &App,
+        admitted: Caller,
+        entry: &Entry,
+        payload: Value,
+    ) -> Result<Value, RpcError> {
+        let started = Instant::now();
+        let result = self.dispatch(app, admitted, entry, payload).await;
+        let status = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.status_label(),
+        };
+        app.metrics.observe_rpc(entry.id, status, started.elapsed());
+        result
+    }
+
     async fn run(
         &self,
         app: &App,
@@ -195,6 +215,16 @@ impl Registry {
         payload: Value,
     ) -> Result<Value, RpcError> {
         let caller = self.admit(app, caller, entry)?;
+        self.dispatch(app, caller, entry, payload).await
+    }
+
+    async fn dispatch(
+        &self,
+        app: &App,
+        caller: Caller,
+        entry: &Entry,
+        payload: Value,
+    ) -> Result<Value, RpcError> {
         let payload = with_session_game(app, &caller, payload)?;
         let ctx = RpcContext {
             app: app.clone(),
@@ -299,6 +329,7 @@ impl RpcError {
             RpcError::Banned { .. } => "banned",
             RpcError::RateLimited { .. } => "rate_limited",
             RpcError::PayloadTooLarge(_) => "payload_too_large",
+            RpcError::Timeout(_) => "timeout",
             RpcError::Unavailable(_) => "unavailable",
             RpcError::Internal(_) => "internal",
         }

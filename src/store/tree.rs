@@ -283,6 +283,20 @@ impl Tree {
         limit: usize,
         keep: impl Fn(&T) -> bool,
     ) -> Result<Page<T>, StoreError> {
+        self.page_scanning(prefix, start, limit, usize::MAX, keep)
+    }
+
+    /// As [`Tree::page_filtered`], reading at most `max_scan` entries: when `keep` refuses
+    /// many, the page ends early (fewer than `limit` entries) with `next` where the scan
+    /// stopped, so one call never decodes more than `max_scan` values.
+    pub fn page_scanning<T: DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+        start: Option<&[u8]>,
+        limit: usize,
+        max_scan: usize,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Page<T>, StoreError> {
         let from = match start {
             Some(s) if !s.starts_with(prefix) => {
                 return Err(StoreError::Invalid(
@@ -294,11 +308,17 @@ impl Tree {
         };
         let mut entries = Vec::with_capacity(limit.min(128));
         let mut next = None;
+        let mut scanned = 0usize;
         for r in self.inner.range(from..) {
             let (k, v) = r?;
             if !k.starts_with(prefix) {
                 break;
             }
+            if scanned == max_scan {
+                next = Some(k.to_vec());
+                break;
+            }
+            scanned += 1;
             let value: T = decode(&v)?;
             if !keep(&value) {
                 continue;

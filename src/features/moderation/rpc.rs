@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{actor, audit, BanView};
-use crate::auth::UserId;
+use crate::auth::{Lookup, UserId};
 use crate::rpc::{RpcContext, RpcError};
 
 const MAX_REASON: usize = 256;
@@ -16,6 +16,9 @@ pub struct BanRequest {
     /// User id, username or email.
     #[serde(alias = "user_id")]
     user: String,
+    /// What `user` is (`id`, `username`, `email`); absent: any, refused when ambiguous.
+    #[serde(default)]
+    by: Lookup,
     /// How long, like `30m`, `24h`, `7d`; absent for a permanent ban.
     #[serde(default)]
     duration: Option<String>,
@@ -47,14 +50,11 @@ pub async fn ban(ctx: RpcContext, req: BanRequest) -> Result<BanReply, RpcError>
     }
     let now = crate::time::now();
     let until = match &req.duration {
-        Some(d) => Some(
-            now + crate::time::parse_duration(d)
-                .map_err(|e| RpcError::invalid(format!("duration: {e}")))?,
-        ),
+        Some(d) => Some(ban_end(now, d)?),
         None => None,
     };
     let auth = &ctx.app.auth;
-    let account = auth.find(&req.user)?;
+    let account = auth.find_by(req.by, &req.user)?;
     let by = actor(&ctx.caller);
     let ban = auth.ban(account.id, until, &reason, &by).await?;
     let detail = match &req.duration {
@@ -68,11 +68,29 @@ pub async fn ban(ctx: RpcContext, req: BanRequest) -> Result<BanReply, RpcError>
     })
 }
 
+/// The longest timed ban; longer is what a permanent ban (no duration) is for.
+const MAX_BAN_SECS: i64 = 100 * 366 * 86_400;
+
+/// When a ban given `duration` from `now` lifts, or an error naming `duration`.
+fn ban_end(now: i64, duration: &str) -> Result<i64, RpcError> {
+    let secs = crate::time::parse_duration(duration)
+        .map_err(|e| RpcError::invalid(format!("duration: {e}")))?;
+    if secs > MAX_BAN_SECS {
+        return Err(RpcError::invalid(format!(
+            "duration: `{duration}` is longer than 100 years; leave it out for a permanent ban"
+        )));
+    }
+    now.checked_add(secs)
+        .ok_or_else(|| RpcError::invalid(format!("duration: `{duration}` is too long")))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnbanRequest {
     #[serde(alias = "user_id")]
     user: String,
+    #[serde(default)]
+    by: Lookup,
     #[serde(default)]
     #[allow(dead_code)]
     game_id: Option<String>,
@@ -88,7 +106,7 @@ pub struct UnbanReply {
 
 pub async fn unban(ctx: RpcContext, req: UnbanRequest) -> Result<UnbanReply, RpcError> {
     let auth = &ctx.app.auth;
-    let account = auth.find(&req.user)?;
+    let account = auth.find_by(req.by, &req.user)?;
     let unbanned = auth.unban(account.id).await?;
     if unbanned {
         audit::record(
@@ -142,4 +160,17 @@ pub async fn list_bans(ctx: RpcContext, req: ListRequest) -> Result<ListReply, R
         })
         .collect();
     Ok(ListReply { bans })
+}
+
+#[cfg(test)]
+mod ban_tests {
+    #[test]
+    fn a_ban_duration_cannot_overflow_the_clock() {
+        let now = crate::time::now();
+        assert_eq!(super::ban_end(now, "1h").unwrap(), now + 3600);
+        for huge in ["9223372036854775807s", "9223372036854775w", "36600d"] {
+            let err = super::ban_end(now, huge).unwrap_err();
+            assert!(err.to_string().starts_with("duration:"), "{huge}: {err}");
+        }
+    }
 }

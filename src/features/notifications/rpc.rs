@@ -69,5 +69,7 @@ pub async fn delete(ctx: RpcContext, req: DeleteRequest) -> Result<DeleteReply, 
         )));
     }
     let deleted = super::delete(&game, user, &req.ids)?;
+    // A deleted notification must not come back after a crash once the player was told.
+    game.durable().await?;
     Ok(DeleteReply { deleted })
 }

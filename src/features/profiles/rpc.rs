@@ -30,12 +30,12 @@ pub struct ProfileReply {
 }
 
 fn view(user_id: UserId, game_id: String, profile: Profile) -> ProfileReply {
-    let n = profile.level as u64;
     ProfileReply {
         profile: ProfileView {
             user_id,
             game_id,
-            next_level_xp: 50 * (n + 1) * n,
+            // Saturating: near the top of the curve the next level is out of u64's reach.
+            next_level_xp: super::rules::xp_for_level(profile.level.saturating_add(1)),
             profile,
         },
     }

@@ -247,6 +247,11 @@ pub fn read(
 /// A page of a collection as `actor` may see it: one owner's objects, or (no owner) the
 /// public objects of every owner, paged over the public index. Returns the objects and
 /// the next cursor.
+/// Objects one listing page reads at most (each up to `storage.max_object_bytes`).
+pub fn max_scan(limit: usize) -> usize {
+    2 * limit + 10
+}
+
 pub fn list(
     game: &GameStore,
     actor: Actor,
@@ -261,10 +266,13 @@ pub fn list(
     match owner {
         Some(u) => {
             let prefix = Key::new().str(collection).uuid(u);
-            let page = objects.page_filtered::<StoredObject>(
+            // Objects the caller may not read are skipped, but never more than a bounded
+            // number per page: the page may then be short, with a cursor to go on.
+            let page = objects.page_scanning::<StoredObject>(
                 prefix.as_bytes(),
                 start.as_deref(),
                 limit,
+                max_scan(limit),
                 |o| rules::may_read(o, actor),
             )?;
             let next = paging::next(&page);
