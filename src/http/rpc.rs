@@ -56,7 +56,7 @@ pub async fn call(id: String, get: bool, req: Req) -> Response {
     let result = async {
         let who = caller(&req)?;
         let (payload, shape) = payload_of(&req, get)?;
-        let reply = req.app.call(who, &id, payload).await?;
+        let reply = crate::rpc::with_client_ip(req.peer, req.app.call(who, &id, payload)).await?;
         Ok(match shape {
             Shape::Raw => json_reply(200, &reply),
             Shape::Wrapped => json_reply(200, &json!({"id": id, "payload": reply.to_string()})),
