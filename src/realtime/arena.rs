@@ -68,6 +68,12 @@ fn run_bank() -> f32 {
     run_rate() * MOVE_BANK_MS as f32 / 1000.0
 }
 
+/// What a (re)spawned player may run at once: the same network slack the elapsed-time clamp
+/// allows, since the client learns of its spawn a moment after the server placed it.
+fn run_at_spawn() -> f32 {
+    run_rate() * ARRIVAL_SLACK_MS as f32 / 1000.0
+}
+
 fn shot_rate() -> f32 {
     RIFLE_RPM as f32 / 60.0 * SPEED_TOLERANCE
 }
@@ -411,7 +417,7 @@ impl ArenaMatch {
                 f.spawned_at = now;
                 f.last_shot = None;
                 f.last_arrival = None;
-                f.run = Bucket::new(0.0, now);
+                f.run = Bucket::new(run_at_spawn(), now);
                 f.shots = Bucket::new(SHOT_BANK, now);
             }
         }
@@ -537,7 +543,7 @@ impl MatchHandler for Arena {
             respawn_at: 0,
             ack: 0,
             violations,
-            run: Bucket::new(0.0, now),
+            run: Bucket::new(run_at_spawn(), now),
             shots: Bucket::new(SHOT_BANK, now),
             last_arrival: None,
         });
