@@ -37,7 +37,7 @@ pub struct Args {
     pub target: TargetArgs,
 }
 
-async fn stats(target: &Target, reset: bool) -> anyhow::Result<Value> {
+pub async fn stats(target: &Target, reset: bool) -> anyhow::Result<Value> {
     let v = target
         .client()?
         .rpc_as_server(&target.http_key, "realtime_stats", json!({"reset": reset}))
@@ -45,7 +45,7 @@ async fn stats(target: &Target, reset: bool) -> anyhow::Result<Value> {
     Ok(v["realtime"].clone())
 }
 
-fn rss_mib(target: &Target) -> f64 {
+pub fn rss_mib(target: &Target) -> f64 {
     target.server_rss_kib().unwrap_or(0) as f64 / 1024.0
 }
 
@@ -59,6 +59,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             ("OUTPOST_RATE_LIMIT_WRITE_PER_SEC", "100000"),
             ("OUTPOST_RATE_LIMIT_WRITE_BURST", "100000"),
             ("OUTPOST_REALTIME_MAX_CONNECTIONS", "100000"),
+            // Every bench player speaks from 127.0.0.1.
+            ("OUTPOST_REALTIME_MAX_PENDING_PER_IP", "100000"),
+            ("OUTPOST_REALTIME_MAX_MATCHES_PER_IP", "100000"),
             ("OUTPOST_REALTIME_TICK_HZ", &hz),
             ("OUTPOST_LOG_LEVEL", "warn,outpost::realtime=info"),
         ],
@@ -72,12 +75,31 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .local
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("the matches scenario starts its own server"))?;
-    let addr: std::net::SocketAddr = local.quic.parse()?;
-    let pem = local.cert_pem.clone();
     let total = args.matches * args.players;
     let rss_idle = rss_mib(&target);
 
-    // Sessions over HTTPS: a few keep-alive clients, each authenticating its share in turn.
+    let sessions = authenticate(&target, total).await?;
+    let (clients, setup) = connect(&target, &game, &sessions, args.sockets).await?;
+    let rss_connected = rss_mib(&target);
+    let players = fill(clients, args.matches, args.players, args.hz).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_matches = rss_mib(&target);
+    play(PlayRun {
+        target: &target,
+        local,
+        args: &args,
+        players,
+        setup,
+        rss: (rss_idle, rss_connected, rss_matches),
+    })
+    .await
+}
+
+/// `total` device accounts with sessions, over a few keep-alive HTTPS clients.
+pub async fn authenticate(
+    target: &Target,
+    total: usize,
+) -> anyhow::Result<Vec<outpost::client::Session>> {
     let phase = Instant::now();
     let lanes = 8;
     let mut auths = Vec::new();
@@ -105,11 +127,27 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "{total} players authenticated in {:.1} s",
         phase.elapsed().as_secs_f64()
     );
+    Ok(sessions)
+}
 
-    // QUIC connections, spread over a few client sockets.
+/// One QUIC connection per session, spread over `sockets` client sockets; with the
+/// connection setup times (handshake + hello/welcome).
+pub async fn connect(
+    target: &Target,
+    game: &str,
+    sessions: &[outpost::client::Session],
+    sockets: usize,
+) -> anyhow::Result<(Vec<QuicClient>, hdrhistogram::Histogram<u64>)> {
+    let local = target
+        .local
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("QUIC scenarios start their own server"))?;
+    let addr: std::net::SocketAddr = local.quic.parse()?;
+    let pem = local.cert_pem.clone();
+    let total = sessions.len();
     let gate = Arc::new(Semaphore::new(8));
     let mut endpoints = Vec::new();
-    for _ in 0..args.sockets.max(1) {
+    for _ in 0..sockets.max(1) {
         endpoints.push(quic::endpoint(Trust::Pem(&pem))?);
     }
     let mut setup = histogram();
@@ -117,7 +155,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     for (i, s) in sessions.iter().enumerate() {
         let ep = endpoints[i % endpoints.len()].clone();
         let token = s.token.clone();
-        let game = game.clone();
+        let game = game.to_string();
         let gate = gate.clone();
         connects.push(tokio::spawn(async move {
             let _p = gate.acquire().await?;
@@ -137,38 +175,165 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "{total} QUIC connections in {:.1} s",
         phase.elapsed().as_secs_f64()
     );
-    let rss_connected = rss_mib(&target);
+    Ok((clients, setup))
+}
 
-    // Matches: the first player of each creates it, the others join.
+/// `matches` arena matches of `per_match` players from `clients` (in order): the first of
+/// each creates it, the others join. Matches are filled a few at a time in parallel, each
+/// player reading its own replies, so filling stays short however many there are.
+pub async fn fill(
+    clients: Vec<QuicClient>,
+    matches: usize,
+    per_match: usize,
+    hz: u32,
+) -> anyhow::Result<Vec<(QuicClient, quic::Joined)>> {
+    anyhow::ensure!(clients.len() >= matches * per_match, "not enough players");
     let params = json!({
-        "tick_rate": args.hz, "max_players": args.players.clamp(2, 16),
+        "tick_rate": hz, "max_players": per_match.clamp(2, 16),
         "kill_limit": 1000, "time_limit_secs": 3600, "vote_secs": 0,
     });
     let phase = Instant::now();
-    let mut players = Vec::new();
+    let gate = Arc::new(Semaphore::new(16));
     let mut iter = clients.into_iter();
-    for _ in 0..args.matches {
-        let mut first = iter
-            .next()
-            .ok_or_else(|| anyhow::anyhow!("not enough players"))?;
-        let j = first.create_match("arena", "bench", params.clone()).await?;
-        let match_id = j.match_id.clone();
-        players.push((first, j));
-        for _ in 1..args.players {
-            let mut c = iter
-                .next()
-                .ok_or_else(|| anyhow::anyhow!("not enough players"))?;
-            let j = c.join_match(&match_id, None).await?;
-            players.push((c, j));
-        }
+    let mut tasks = Vec::new();
+    for _ in 0..matches {
+        let group: Vec<QuicClient> = iter.by_ref().take(per_match).collect();
+        let params = params.clone();
+        let gate = gate.clone();
+        tasks.push(tokio::spawn(async move {
+            let _p = gate.acquire().await?;
+            let mut group = group.into_iter();
+            let mut first = group.next().ok_or_else(|| anyhow::anyhow!("empty group"))?;
+            let j = first.create_match("arena", "bench", params).await?;
+            let match_id = j.match_id.clone();
+            let mut out = vec![(first, j)];
+            for mut c in group {
+                let j = c.join_match(&match_id, None).await?;
+                out.push((c, j));
+            }
+            anyhow::Ok(out)
+        }));
+    }
+    let mut players = Vec::new();
+    for t in tasks {
+        players.extend(t.await??);
     }
     eprintln!(
-        "{} matches filled in {:.1} s",
-        args.matches,
+        "{matches} matches filled in {:.1} s",
         phase.elapsed().as_secs_f64()
     );
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let rss_matches = rss_mib(&target);
+    Ok(players)
+}
+
+struct PlayRun<'a> {
+    target: &'a Target,
+    local: &'a outpost::client::LocalServer,
+    args: &'a Args,
+    players: Vec<(QuicClient, quic::Joined)>,
+    setup: hdrhistogram::Histogram<u64>,
+    rss: (f64, f64, f64),
+}
+
+/// Every player walks a small circle around its spawn and fires upwards (at no one) at
+/// `hz`, reading the state datagrams; counts what was sent and received after `warmup`
+/// until `stop_at`.
+pub fn spawn_players(
+    players: Vec<(QuicClient, quic::Joined)>,
+    hz: u32,
+    start_at: Instant,
+    measure_from: Instant,
+    stop_at: Instant,
+    sent: Arc<AtomicU64>,
+    states: Arc<AtomicU64>,
+) -> Vec<tokio::task::JoinHandle<QuicClient>> {
+    let period = Duration::from_secs_f64(1.0 / hz as f64);
+    let mut tasks = Vec::new();
+    for (i, (c, j)) in players.into_iter().enumerate() {
+        let states = states.clone();
+        let sent = sent.clone();
+        tasks.push(tokio::spawn(walk(
+            c,
+            j,
+            i as f32,
+            period,
+            start_at,
+            measure_from,
+            stop_at,
+            sent,
+            states,
+        )));
+    }
+    tasks
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn walk(
+    mut c: QuicClient,
+    j: quic::Joined,
+    phase: f32,
+    period: Duration,
+    start_at: Instant,
+    measure_from: Instant,
+    stop_at: Instant,
+    sent: Arc<AtomicU64>,
+    states: Arc<AtomicU64>,
+) -> QuicClient {
+    let (cx, cy) = if j.you.team.as_deref() == Some("blue") {
+        (432.0f32, 135.0f32)
+    } else {
+        (48.0, 135.0)
+    };
+    tokio::time::sleep_until(start_at.into()).await;
+    let mut every = tokio::time::interval(period);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut seq = 0u32;
+    let started_ms = outpost::time::now_ms();
+    let mut last_fire = started_ms;
+    loop {
+        every.tick().await;
+        let now = Instant::now();
+        if now >= stop_at {
+            break;
+        }
+        // Position and timestamp from one clock reading, as a real client samples them.
+        let ts = outpost::time::now_ms();
+        let theta = phase + (ts - started_ms) as f32 / 1000.0 * 2.0;
+        let fire = ts - last_fire >= 500;
+        if fire {
+            last_fire = ts;
+        }
+        let inp = ArenaInput {
+            timestamp_ms: ts,
+            x: cx + 10.0 * theta.cos(),
+            y: cy + 10.0 * theta.sin(),
+            aim: std::f32::consts::FRAC_PI_2,
+            fire,
+        };
+        seq += 1;
+        if c.send_input(j.handle, seq, arena_op::INPUT, &inp.encode())
+            .is_ok()
+            && now >= measure_from
+        {
+            sent.fetch_add(1, Ordering::Relaxed);
+        }
+        let got = c.drain_datagrams().len() as u64;
+        if now >= measure_from {
+            states.fetch_add(got, Ordering::Relaxed);
+        }
+    }
+    c
+}
+
+async fn play(run: PlayRun<'_>) -> anyhow::Result<()> {
+    let PlayRun {
+        target,
+        local,
+        args,
+        players,
+        setup,
+        rss: (rss_idle, rss_connected, rss_matches),
+    } = run;
+    let total = args.matches * args.players;
 
     // Play: each player walks a small circle around its spawn and fires upwards (at no one).
     let warmup = Duration::from_secs(3);
@@ -176,63 +341,18 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let start_at = Instant::now() + Duration::from_millis(200);
     let states = Arc::new(AtomicU64::new(0));
     let sent = Arc::new(AtomicU64::new(0));
-    let period = Duration::from_secs_f64(1.0 / args.hz as f64);
-    let mut tasks = Vec::new();
-    for (i, (mut c, j)) in players.into_iter().enumerate() {
-        let states = states.clone();
-        let sent = sent.clone();
-        tasks.push(tokio::spawn(async move {
-            let (cx, cy) = if j.you.team.as_deref() == Some("blue") {
-                (432.0f32, 135.0f32)
-            } else {
-                (48.0, 135.0)
-            };
-            let stop_at = start_at + warmup + run_for;
-            let measure_from = start_at + warmup;
-            tokio::time::sleep_until(start_at.into()).await;
-            let mut every = tokio::time::interval(period);
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            let mut seq = 0u32;
-            let phase = i as f32;
-            let started_ms = outpost::time::now_ms();
-            let mut last_fire = started_ms;
-            loop {
-                every.tick().await;
-                let now = Instant::now();
-                if now >= stop_at {
-                    break;
-                }
-                // Position and timestamp from one clock reading, as a real client samples them.
-                let ts = outpost::time::now_ms();
-                let theta = phase + (ts - started_ms) as f32 / 1000.0 * 2.0;
-                let fire = ts - last_fire >= 500;
-                if fire {
-                    last_fire = ts;
-                }
-                let inp = ArenaInput {
-                    timestamp_ms: ts,
-                    x: cx + 10.0 * theta.cos(),
-                    y: cy + 10.0 * theta.sin(),
-                    aim: std::f32::consts::FRAC_PI_2,
-                    fire,
-                };
-                seq += 1;
-                if c.send_input(j.handle, seq, arena_op::INPUT, &inp.encode())
-                    .is_ok()
-                    && now >= measure_from
-                {
-                    sent.fetch_add(1, Ordering::Relaxed);
-                }
-                let got = c.drain_datagrams().len() as u64;
-                if now >= measure_from {
-                    states.fetch_add(got, Ordering::Relaxed);
-                }
-            }
-            c
-        }));
-    }
+    let tasks = spawn_players(
+        players,
+        args.hz,
+        start_at,
+        start_at + warmup,
+        start_at + warmup + run_for,
+        sent.clone(),
+        states.clone(),
+    );
+    let cpu_before = target.server_cpu_secs();
     tokio::time::sleep_until((start_at + warmup).into()).await;
-    let before = stats(&target, true).await?;
+    let before = stats(target, true).await?;
     let measured = Instant::now();
     let mut clients = Vec::new();
     for t in tasks {
@@ -243,8 +363,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .as_secs_f64()
         .min(run_for.as_secs_f64())
         .max(0.001);
-    let after = stats(&target, false).await?;
-    let rss_end = rss_mib(&target);
+    let after = stats(target, false).await?;
+    let cpu = cpu_before
+        .zip(target.server_cpu_secs())
+        .map(|(a, b)| (b - a) / secs);
+    let rss_end = rss_mib(target);
     let delta = |k: &str| {
         after[k]
             .as_u64()
@@ -304,6 +427,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "connection setup (QUIC handshake + hello/welcome) {}",
         latency_line(&setup)
     );
+    if let Some(cpu) = cpu {
+        println!(
+            "server CPU {:.0}% of one core over the measured window",
+            cpu * 100.0
+        );
+    }
     if rss_idle > 0.0 {
         let per_conn = (rss_connected - rss_idle) * 1024.0 / total as f64;
         let per_match = (rss_matches - rss_connected) * 1024.0 / args.matches as f64;

@@ -20,6 +20,10 @@ pub struct TargetArgs {
     /// The `outpost` binary to start (default: next to this one).
     #[arg(long)]
     pub binary: Option<PathBuf>,
+    /// Pin the started server to these CPUs (`1`, `0,1`, `2-3`), and this load generator to
+    /// the others (when any are left), so their shares of the machine are separate.
+    #[arg(long)]
+    pub server_cpus: Option<String>,
 }
 
 pub struct Target {
@@ -75,6 +79,21 @@ impl Target {
         ];
         all_env.extend_from_slice(env);
         let local = LocalServer::start(&binary, dir.path(), &all_env)?;
+        if let Some(list) = &args.server_cpus {
+            let server = crate::report::parse_cpus(list)?;
+            let pid = local
+                .pid()
+                .ok_or_else(|| anyhow::anyhow!("the server has no pid"))?;
+            crate::report::pin(pid, &server)?;
+            let rest: Vec<usize> = crate::report::all_cpus()
+                .into_iter()
+                .filter(|c| !server.contains(c))
+                .collect();
+            if !rest.is_empty() {
+                crate::report::pin(std::process::id(), &rest)?;
+            }
+            eprintln!("server pinned to CPUs {server:?}, load generator to {rest:?}");
+        }
         Ok((
             Target {
                 base: local.https.clone(),
@@ -101,6 +120,12 @@ impl Target {
     pub fn server_rss_kib(&self) -> Option<u64> {
         let pid = self.local.as_ref()?.pid()?;
         crate::report::rss_kib(pid)
+    }
+
+    /// CPU seconds the started server has used so far.
+    pub fn server_cpu_secs(&self) -> Option<f64> {
+        let pid = self.local.as_ref()?.pid()?;
+        crate::report::cpu_secs(pid)
     }
 
     /// Peak resident memory of the started server, in KiB.

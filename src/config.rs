@@ -266,7 +266,13 @@ pub struct RealtimeConfig {
     /// Host name handed to clients by the room RPCs. Unset: the listen address, or
     /// `localhost` when that is unspecified (0.0.0.0).
     pub public_host: Option<String>,
+    /// Most authenticated connections (after `hello`); more are closed with 13 SERVER_FULL.
     pub max_connections: usize,
+    /// Connections of one client address (IPv6: per /64) between the start of the QUIC
+    /// handshake and a successful `hello`; more are refused at the handshake.
+    pub max_pending_per_ip: usize,
+    /// Live connections of one user; more are refused after `hello` with 8 REFUSED.
+    pub max_connections_per_user: usize,
     pub idle_timeout_secs: u64,
     pub keep_alive_secs: u64,
     /// Largest control-stream frame body, in bytes.
@@ -279,9 +285,13 @@ pub struct RealtimeConfig {
     /// Datagrams per second per connection, and burst.
     pub datagrams_per_sec: u32,
     pub datagrams_burst: u32,
-    /// Chat lines per second per connection, and burst.
+    /// Chat lines per second per user (all their connections together), and burst.
     pub chat_per_sec: u32,
     pub chat_burst: u32,
+    /// Global-chat lines per second of one game (everyone together), and burst: a global
+    /// line goes to every connected player of the game.
+    pub global_chat_per_sec: u32,
+    pub global_chat_burst: u32,
     pub chat_max_chars: usize,
     /// Extra words for the profanity filter, comma-separated.
     pub profanity_extra: String,
@@ -295,8 +305,13 @@ pub struct RealtimeConfig {
     pub max_matches: usize,
     /// Most live matches one player may have created (QUIC `match_create` or `room_create`).
     pub max_matches_per_user: usize,
+    /// Most live matches created from one client address (IPv6: per /64).
+    pub max_matches_per_ip: usize,
     /// Largest `data` of one relayed `match_data` message, in bytes.
     pub max_relay_bytes: usize,
+    /// Distinct players a match created by a player must have had for its result to move
+    /// profile stats (matches, wins, kills, deaths); fewer and the result is stored only.
+    pub min_players_for_stats: usize,
 }
 
 impl Default for RealtimeConfig {
@@ -305,6 +320,8 @@ impl Default for RealtimeConfig {
             listen: String::new(),
             public_host: None,
             max_connections: 5000,
+            max_pending_per_ip: 16,
+            max_connections_per_user: 4,
             idle_timeout_secs: 30,
             keep_alive_secs: 5,
             max_frame_bytes: 64 * 1024,
@@ -315,6 +332,8 @@ impl Default for RealtimeConfig {
             datagrams_burst: 240,
             chat_per_sec: 2,
             chat_burst: 5,
+            global_chat_per_sec: 10,
+            global_chat_burst: 20,
             chat_max_chars: 280,
             profanity_extra: String::new(),
             tick_hz: 30,
@@ -322,7 +341,9 @@ impl Default for RealtimeConfig {
             ticket_ttl_secs: 30,
             max_matches: 10_000,
             max_matches_per_user: 4,
+            max_matches_per_ip: 64,
             max_relay_bytes: 4096,
+            min_players_for_stats: 2,
         }
     }
 }
@@ -381,6 +402,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("realtime", "listen"),
     ("realtime", "public_host"),
     ("realtime", "max_connections"),
+    ("realtime", "max_pending_per_ip"),
+    ("realtime", "max_connections_per_user"),
     ("realtime", "idle_timeout_secs"),
     ("realtime", "keep_alive_secs"),
     ("realtime", "max_frame_bytes"),
@@ -391,6 +414,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("realtime", "datagrams_burst"),
     ("realtime", "chat_per_sec"),
     ("realtime", "chat_burst"),
+    ("realtime", "global_chat_per_sec"),
+    ("realtime", "global_chat_burst"),
     ("realtime", "chat_max_chars"),
     ("realtime", "profanity_extra"),
     ("realtime", "tick_hz"),
@@ -398,7 +423,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("realtime", "ticket_ttl_secs"),
     ("realtime", "max_matches"),
     ("realtime", "max_matches_per_user"),
+    ("realtime", "max_matches_per_ip"),
     ("realtime", "max_relay_bytes"),
+    ("realtime", "min_players_for_stats"),
 ];
 
 /// Short environment names kept for convenience.
@@ -710,6 +737,11 @@ impl Config {
         }
         for (name, v) in [
             ("max_connections", rt.max_connections),
+            ("max_pending_per_ip", rt.max_pending_per_ip),
+            ("max_connections_per_user", rt.max_connections_per_user),
+            ("max_matches_per_ip", rt.max_matches_per_ip),
+            ("global_chat_per_sec", rt.global_chat_per_sec as usize),
+            ("global_chat_burst", rt.global_chat_burst as usize),
             ("send_queue", rt.send_queue),
             ("chat_max_chars", rt.chat_max_chars),
             ("max_matches", rt.max_matches),

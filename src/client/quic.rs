@@ -139,6 +139,11 @@ pub struct Joined {
     pub mode: String,
     pub label: String,
     pub tick_rate: u32,
+    pub max_size: u32,
+    /// Arena: the map, kill limit and time limit.
+    pub map: Option<String>,
+    pub kill_limit: Option<u32>,
+    pub time_limit_secs: Option<u32>,
     pub you: PresenceView,
     pub presences: Vec<PresenceView>,
 }
@@ -146,6 +151,17 @@ pub struct Joined {
 /// A UDP socket for QUIC client connections, trusting `trust`; one endpoint may carry many
 /// connections.
 pub fn endpoint(trust: Trust<'_>) -> Result<quinn::Endpoint, QuicError> {
+    endpoint_with(trust, SocketAddr::from(([0, 0, 0, 0], 0)), None)
+}
+
+/// As [`endpoint`], bound to `bind` (tests speak from another loopback address), and with
+/// `stream_window` bytes of control-stream receive window when given (tests play a client
+/// that reads slowly).
+pub fn endpoint_with(
+    trust: Trust<'_>,
+    bind: SocketAddr,
+    stream_window: Option<u32>,
+) -> Result<quinn::Endpoint, QuicError> {
     let tls = tls_client_config(trust, &[ALPN]).map_err(|e| QuicError::Connect(e.message))?;
     let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
         .map_err(|e| QuicError::Connect(e.to_string()))?;
@@ -156,9 +172,21 @@ pub fn endpoint(trust: Trust<'_>) -> Result<quinn::Endpoint, QuicError> {
         // Inputs are worth little once late: keep a small queue (about 100 inputs), so an
         // overloaded client drops old ones instead of sending them seconds late.
         .datagram_send_buffer_size(8 * 1024);
+    if let Some(w) = stream_window {
+        transport
+            .stream_receive_window(w.into())
+            .receive_window(w.into());
+    }
     cfg.transport_config(Arc::new(transport));
-    let mut ep = quinn::Endpoint::client(SocketAddr::from(([0, 0, 0, 0], 0)))
-        .map_err(|e| QuicError::Connect(e.to_string()))?;
+    let socket = std::net::UdpSocket::bind(bind).map_err(|e| QuicError::Connect(e.to_string()))?;
+    crate::realtime::raise_socket_buffers(&socket);
+    let mut ep = quinn::Endpoint::new(
+        quinn::EndpointConfig::default(),
+        None,
+        socket,
+        Arc::new(quinn::TokioRuntime),
+    )
+    .map_err(|e| QuicError::Connect(e.to_string()))?;
     ep.set_default_client_config(cfg);
     Ok(ep)
 }
@@ -396,6 +424,10 @@ impl QuicClient {
                 mode,
                 label,
                 tick_rate,
+                max_size,
+                map,
+                kill_limit,
+                time_limit_secs,
                 you,
                 presences,
                 ..
@@ -405,6 +437,10 @@ impl QuicClient {
                 mode,
                 label,
                 tick_rate,
+                max_size,
+                map,
+                kill_limit,
+                time_limit_secs,
                 you,
                 presences,
             }),

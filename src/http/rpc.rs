@@ -61,11 +61,11 @@ pub async fn call(id: String, get: bool, req: Req) -> Response {
             .as_ref()
             .ok_or_else(|| RpcError::NotFound(format!("RPC function `{id}` not found")))?;
         let (payload, shape) = payload_of(&req, get)?;
-        let reply = req
-            .app
-            .registry
-            .call_admitted(&req.app, who, entry, payload)
-            .await?;
+        let reply = crate::rpc::with_client_ip(
+            req.peer,
+            req.app.registry.call_admitted(&req.app, who, entry, payload),
+        )
+        .await?;
         Ok(match shape {
             Shape::Raw => json_reply(200, &reply),
             Shape::Wrapped => json_reply(200, &json!({"id": id, "payload": reply.to_string()})),

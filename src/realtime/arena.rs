@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::protocol::{arena_op, ArenaInput, ArenaPlayer, ArenaState, ScoreLine, Scoreboard};
 use super::room::{
-    Effect, Flow, Input, Inputs, MatchHandler, MatchParams, MessageKind, Outbox, Presence, Setup,
-    Target,
+    Effect, Flow, Input, Inputs, MatchHandler, MatchParams, MessageKind, Outbox, Presence, Rules,
+    Setup, Target,
 };
 use crate::auth::UserId;
 use crate::features::matches::{MatchResult, PlayerResult};
@@ -28,6 +28,55 @@ pub const RIFLE_RANGE: f32 = 500.0;
 pub const PLAYER_RADIUS: f32 = 8.0;
 pub const HEALTH: u8 = 100;
 pub const RESPAWN_MS: i64 = 1000;
+/// Movement budget on the server's clock: running speed (with tolerance) accrues as distance
+/// a player may cover, banked up to this much running time. Client timestamps cannot add to
+/// it, so a forged clock buys nothing.
+pub const MOVE_BANK_MS: i64 = 1000;
+/// Shots a player may bank; the bank refills at the rifle's rate (with tolerance) on the
+/// server's clock.
+pub const SHOT_BANK: f32 = 3.0;
+/// How far two inputs' client timestamps may be further apart than their arrival times on
+/// the server (network jitter), before the client's elapsed time is cut down to the real one.
+pub const ARRIVAL_SLACK_MS: i64 = 250;
+
+/// A budget that refills with server time, up to a cap.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f32,
+    /// Server clock (Unix ms) of the last refill.
+    at: i64,
+}
+
+impl Bucket {
+    fn new(tokens: f32, at: i64) -> Bucket {
+        Bucket { tokens, at }
+    }
+
+    /// Refills for the time since the last refill at `per_sec`, up to `cap`.
+    fn refill(&mut self, now: i64, per_sec: f32, cap: f32) {
+        let dt = now.saturating_sub(self.at).max(0) as f32 / 1000.0;
+        self.tokens = (self.tokens + dt * per_sec).min(cap);
+        self.at = self.at.max(now);
+    }
+}
+
+fn run_rate() -> f32 {
+    MAX_SPEED * SPEED_TOLERANCE
+}
+
+fn run_bank() -> f32 {
+    run_rate() * MOVE_BANK_MS as f32 / 1000.0
+}
+
+/// What a (re)spawned player may run at once: the same network slack the elapsed-time clamp
+/// allows, since the client learns of its spawn a moment after the server placed it.
+fn run_at_spawn() -> f32 {
+    run_rate() * ARRIVAL_SLACK_MS as f32 / 1000.0
+}
+
+fn shot_rate() -> f32 {
+    RIFLE_RPM as f32 / 60.0 * SPEED_TOLERANCE
+}
 
 pub struct Arena;
 
@@ -55,6 +104,11 @@ struct Fighter {
     respawn_at: i64,
     ack: u32,
     violations: u32,
+    /// Distance and shots the player may still spend, refilled on server time.
+    run: Bucket,
+    shots: Bucket,
+    /// Server arrival time of the last accepted input of this life.
+    last_arrival: Option<i64>,
 }
 
 impl Fighter {
@@ -236,23 +290,35 @@ impl ArenaMatch {
                 }
             }
         }
-        let dt = match f.last_ts {
+        // When it arrived, on the server's clock (never after `now`).
+        let arrived = input.at_ms.min(now);
+        let client_dt = match f.last_ts {
             Some(last) => inp.timestamp_ms.saturating_sub(last).max(0),
             // The first input of a life: the time since the spawn, on the server's clock.
             None => now.saturating_sub(f.spawned_at).max(0),
         };
+        // The client's elapsed time, but never more than really passed between the two
+        // arrivals (plus network jitter): stamps swinging between -5 s and +5 s buy nothing.
+        let dt = match f.last_arrival {
+            Some(a) => client_dt.min(arrived.saturating_sub(a).max(0) + ARRIVAL_SLACK_MS),
+            None => client_dt,
+        };
         let dist = (inp.x - f.x).hypot(inp.y - f.y);
-        let allowed = MAX_SPEED * SPEED_TOLERANCE * dt as f32 / 1000.0 + SPEED_SLACK;
-        if dist > allowed {
+        let allowed = run_rate() * dt as f32 / 1000.0 + SPEED_SLACK;
+        let mut run = f.run;
+        run.refill(arrived, run_rate(), run_bank());
+        if dist > allowed || dist > run.tokens + SPEED_SLACK {
+            let budget = run.tokens.min(allowed);
             self.violation(
                 i,
                 "speed",
-                format!("moved {dist:.1} in {dt} ms, at most {allowed:.1}"),
+                format!("moved {dist:.1} in {dt} ms, at most {budget:.1}"),
                 out,
             );
             return;
         }
         let min_gap = 60_000 / RIFLE_RPM * 9 / 10;
+        let mut shots = f.shots;
         if inp.fire {
             if let Some(last) = f.last_shot {
                 let gap = inp.timestamp_ms.saturating_sub(last);
@@ -266,8 +332,26 @@ impl ArenaMatch {
                     return;
                 }
             }
+            shots.refill(arrived, shot_rate(), SHOT_BANK);
+            if shots.tokens < 1.0 {
+                self.violation(
+                    i,
+                    "fire_rate",
+                    format!(
+                        "shots arriving faster than {:.0}/s (bank of {SHOT_BANK})",
+                        shot_rate()
+                    ),
+                    out,
+                );
+                return;
+            }
+            shots.tokens -= 1.0;
         }
+        run.tokens = (run.tokens - dist).max(0.0);
         let f = &mut self.fighters[i];
+        f.run = run;
+        f.shots = shots;
+        f.last_arrival = Some(f.last_arrival.map_or(arrived, |a| a.max(arrived)));
         f.x = inp.x;
         f.y = inp.y;
         f.aim = inp.aim;
@@ -332,6 +416,9 @@ impl ArenaMatch {
                 f.last_ts = None;
                 f.spawned_at = now;
                 f.last_shot = None;
+                f.last_arrival = None;
+                f.run = Bucket::new(run_at_spawn(), now);
+                f.shots = Bucket::new(SHOT_BANK, now);
             }
         }
     }
@@ -379,14 +466,21 @@ impl MatchHandler for Arena {
                 format!("params.map must be one of {}", names.join(", "))
             })?;
         let max_players = params.int("max_players", 10, 2..=16)? as u32;
+        let kill_limit = params.int("kill_limit", 50, 1..=1000)? as u32;
+        let time_limit_secs = params.int("time_limit_secs", 600, 10..=3600)?;
+        let rules = Rules {
+            map: Some(map.to_string()),
+            kill_limit: Some(kill_limit),
+            time_limit_secs: Some(time_limit_secs as u32),
+        };
         let state = ArenaMatch {
             match_id: params.match_id.clone(),
             label: params.label.clone(),
             map,
             w,
             h,
-            kill_limit: params.int("kill_limit", 50, 1..=1000)? as u32,
-            time_limit_ms: params.int("time_limit_secs", 600, 10..=3600)? * 1000,
+            kill_limit,
+            time_limit_ms: time_limit_secs * 1000,
             vote_secs: params.int("vote_secs", 15, 0..=60)? as u32,
             kick_after: params.int("kick_after", 10, 1..=1000)? as u32,
             max_players,
@@ -402,6 +496,7 @@ impl MatchHandler for Arena {
             state,
             tick_rate: params.tick_rate()?,
             max_players,
+            rules,
         })
     }
 
@@ -429,6 +524,7 @@ impl MatchHandler for Arena {
                 }
                 None => (0, 0, 0),
             };
+        let now = crate::time::now_ms();
         s.fighters.push(Fighter {
             user_id: who.user_id,
             username: who.username.clone(),
@@ -441,12 +537,15 @@ impl MatchHandler for Arena {
             kills,
             deaths,
             last_ts: None,
-            spawned_at: crate::time::now_ms(),
+            spawned_at: now,
             died_at: None,
             last_shot: None,
             respawn_at: 0,
             ack: 0,
             violations,
+            run: Bucket::new(run_at_spawn(), now),
+            shots: Bucket::new(SHOT_BANK, now),
+            last_arrival: None,
         });
     }
 
@@ -537,6 +636,7 @@ impl MatchHandler for Arena {
             ended_at: ending.at,
             duration_ms: (ending.at - s.started).max(0) as u64,
             players: s.lines(),
+            stats_counted: true,
         })
     }
 
@@ -583,6 +683,7 @@ mod tests {
             seq,
             op: arena_op::INPUT,
             payload: Bytes::from(payload),
+            at_ms: crate::time::now_ms(),
         }
     }
 

@@ -48,21 +48,26 @@ impl Profanity {
         self.words.len()
     }
 
-    /// The line with listed words masked by `*`, and whether anything was masked.
+    /// The line with listed words masked by `*`, and whether anything was masked. Exactly
+    /// the word's characters are masked: punctuation before or after it stays (`$zorkword`,
+    /// `zorkword!`), while the same symbols inside or as leetspeak (`z0rkw0rd`, `$hit`) count
+    /// as letters.
     pub fn filter(&self, text: &str) -> (String, bool) {
         let mut out = String::with_capacity(text.len());
-        let mut word = String::new();
+        let mut word: Vec<char> = Vec::new();
         let mut masked = false;
-        let flush = |word: &mut String, out: &mut String, masked: &mut bool| {
+        let mut flush = |word: &mut Vec<char>, out: &mut String| {
             if word.is_empty() {
                 return;
             }
-            let w = normalize(word.trim_end_matches('!'));
-            if self.words.contains(&w) {
-                out.extend(std::iter::repeat_n('*', word.chars().count()));
-                *masked = true;
-            } else {
-                out.push_str(word);
+            match self.listed_span(word) {
+                Some((from, to)) => {
+                    out.extend(&word[..from]);
+                    out.extend(std::iter::repeat_n('*', to - from));
+                    out.extend(&word[to..]);
+                    masked = true;
+                }
+                None => out.extend(word.iter()),
             }
             word.clear();
         };
@@ -70,13 +75,39 @@ impl Profanity {
             if is_word_char(c) {
                 word.push(c);
             } else {
-                flush(&mut word, &mut out, &mut masked);
+                flush(&mut word, &mut out);
                 out.push(c);
             }
         }
-        flush(&mut word, &mut out, &mut masked);
+        flush(&mut word, &mut out);
         (out, masked)
     }
+
+    /// Where in `word` a listed word sits, as a char range: the whole of it first, then with
+    /// symbols trimmed from either end (longest span first).
+    fn listed_span(&self, word: &[char]) -> Option<(usize, usize)> {
+        let lead = word.iter().take_while(|c| is_symbol(**c)).count();
+        let trail = word.iter().rev().take_while(|c| is_symbol(**c)).count();
+        let n = word.len();
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        for a in 0..=lead.min(n) {
+            for b in 0..=trail.min(n) {
+                if a + b < n {
+                    spans.push((a, n - b));
+                }
+            }
+        }
+        spans.sort_by_key(|(a, b)| std::cmp::Reverse(b - a));
+        spans.into_iter().find(|(a, b)| {
+            let w: String = word[*a..*b].iter().collect();
+            self.words.contains(&normalize(&w))
+        })
+    }
+}
+
+/// Symbols that are letters in leetspeak but punctuation at a word's edge.
+fn is_symbol(c: char) -> bool {
+    matches!(c, '@' | '$' | '!')
 }
 
 /// Why a chat line was refused.
@@ -106,7 +137,8 @@ mod tests {
             p.filter("well SHIT happens"),
             ("well **** happens".into(), true)
         );
-        assert_eq!(p.filter("sh1t!"), ("*****".into(), true));
+        assert_eq!(p.filter("sh1t!"), ("****!".into(), true));
+        assert_eq!(p.filter("$hit"), ("****".into(), true));
         assert_eq!(
             p.filter("frak you, smeg-head"),
             ("**** you, ****-head".into(), true)
@@ -117,6 +149,18 @@ mod tests {
             ("scrap the shitake? classic".into(), false)
         );
         assert_eq!(p.filter("good game"), ("good game".into(), false));
+    }
+
+    #[test]
+    fn exactly_the_word_is_masked_whatever_the_punctuation_around_it() {
+        let p = Profanity::new("zorkword");
+        assert_eq!(p.filter("you zorkword!"), ("you ********!".into(), true));
+        assert_eq!(p.filter("$zorkword"), ("$********".into(), true));
+        assert_eq!(p.filter("z0rkw0rd$"), ("********$".into(), true));
+        assert_eq!(p.filter("!!Z0RKW0RD!!"), ("!!********!!".into(), true));
+        assert_eq!(p.filter("(zorkword)"), ("(********)".into(), true));
+        assert_eq!(p.filter("$!@"), ("$!@".into(), false));
+        assert_eq!(p.filter("zorkwords"), ("zorkwords".into(), false));
     }
 
     #[test]

@@ -19,8 +19,9 @@ use super::protocol::{
 };
 use super::room::{Command, Input, MessageKind};
 use super::Node;
+use super::Pending;
 use crate::auth::AuthError;
-use crate::features::matches::{DirectoryError, NewMatch};
+use crate::features::matches::{Access, DirectoryError, NewMatch};
 use crate::store::GameId;
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -29,6 +30,9 @@ const JOIN_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_LIMITED_IN_A_ROW: u32 = 50;
 /// Matches one connection may be in at once.
 const MAX_MATCHES_PER_CONNECTION: usize = 8;
+/// How long a closing connection waits for the client to acknowledge the frames queued
+/// before the close (the `error` frame saying why, and replies before it).
+const FLUSH_BEFORE_CLOSE: Duration = Duration::from_secs(2);
 
 type Fatal = (Code, String);
 
@@ -71,26 +75,27 @@ fn close(conn: &quinn::Connection, (code, msg): &Fatal) {
     );
 }
 
-/// Serves one incoming connection to its end.
-pub async fn serve(node: Arc<Node>, incoming: quinn::Incoming) {
-    let slot = node.connection_slot();
-    let conn = match incoming.await {
+/// Serves one incoming connection to its end. `pending` counts it against its address's
+/// `max_pending_per_ip` until `hello` succeeds.
+pub async fn serve(node: Arc<Node>, incoming: quinn::Incoming, pending: Pending) {
+    let connecting = match incoming.accept() {
         Ok(c) => c,
         Err(e) => {
-            tracing::debug!(error = %e, "QUIC handshake failed");
+            tracing::debug!(error = %e, "QUIC connection not accepted");
             return;
         }
     };
-    if slot.count > node.cfg.max_connections {
-        close(
-            &conn,
-            &(
-                Code::ServerFull,
-                "the server is at its connection cap".into(),
-            ),
-        );
-        return;
-    }
+    let conn = match tokio::time::timeout(HELLO_TIMEOUT, connecting).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "QUIC handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!("QUIC handshake timed out");
+            return;
+        }
+    };
     let (mut send, mut recv) = match tokio::time::timeout(HELLO_TIMEOUT, conn.accept_bi()).await {
         Ok(Ok(s)) => s,
         Ok(Err(_)) => return,
@@ -119,10 +124,19 @@ pub async fn serve(node: Arc<Node>, incoming: quinn::Incoming) {
             return;
         }
     };
-    run(node, conn, send, recv, who).await;
+    run(node, conn, send, recv, who, pending).await;
 }
 
-/// Tells the client why (an `error` frame, best effort) and closes with the code.
+/// Finishes the control stream and waits (bounded) until the client has acknowledged
+/// everything written on it, so that a close right after does not discard it.
+async fn flush(send: &mut quinn::SendStream) {
+    if send.finish().is_ok() {
+        let _ = tokio::time::timeout(FLUSH_BEFORE_CLOSE, send.stopped()).await;
+    }
+}
+
+/// Tells the client why (an `error` frame, delivered before the close) and closes with the
+/// code.
 async fn refuse(conn: &quinn::Connection, send: &mut quinn::SendStream, fatal: Fatal) {
     let msg = ServerMsg::Error {
         rid: 0,
@@ -130,7 +144,10 @@ async fn refuse(conn: &quinn::Connection, send: &mut quinn::SendStream, fatal: F
         message: fatal.1.clone(),
     };
     if let Ok(frame) = encode_frame(&msg) {
-        let _ = tokio::time::timeout(Duration::from_millis(500), send.write_all(&frame)).await;
+        let written = tokio::time::timeout(FLUSH_BEFORE_CLOSE, send.write_all(&frame)).await;
+        if matches!(written, Ok(Ok(()))) {
+            flush(send).await;
+        }
     }
     close(conn, &fatal);
 }
@@ -181,6 +198,7 @@ async fn run(
     mut send: quinn::SendStream,
     mut recv: quinn::RecvStream,
     who: Identity,
+    pending: Pending,
 ) {
     let cfg = &node.cfg;
     let (tx, mut rx) = mpsc::channel::<Bytes>(cfg.send_queue);
@@ -193,17 +211,9 @@ async fn run(
         Limits {
             frames: (cfg.messages_per_sec, cfg.messages_burst),
             datagrams: (cfg.datagrams_per_sec, cfg.datagrams_burst),
-            chat: (cfg.chat_per_sec, cfg.chat_burst),
         },
     ));
-    let writer = tokio::spawn(async move {
-        while let Some(frame) = rx.recv().await {
-            if send.write_all(&frame).await.is_err() {
-                break;
-            }
-        }
-    });
-    peer.send(&ServerMsg::Welcome {
+    let welcome = ServerMsg::Welcome {
         user_id: peer.user_id.to_string(),
         username: peer.username.clone(),
         session_id: peer.session_id.clone(),
@@ -212,8 +222,46 @@ async fn run(
         max_frame_bytes: cfg.max_frame_bytes as u32,
         idle_timeout_ms: cfg.idle_timeout_secs * 1000,
         keep_alive_ms: cfg.keep_alive_secs * 1000,
+    };
+    let ended = peer.on_end();
+    // Counted against the caps only now that it is authenticated.
+    if let Err(fatal) = node.add_peer(peer.clone(), &welcome) {
+        drop(pending);
+        refuse(&conn, &mut send, fatal).await;
+        return;
+    }
+    drop(pending);
+    // The writer drains the send queue; told to finish, it writes what is queued, finishes
+    // the stream and waits for the client's acknowledgement, so a close after it loses
+    // nothing (the `error` saying why arrives before the close).
+    let (finish_tx, mut finish_rx) = oneshot::channel::<()>();
+    let queued_at_most = cfg.send_queue;
+    let mut writer = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut finish_rx => {
+                    // What is queued now (bounded: matches may still be adding).
+                    for _ in 0..queued_at_most {
+                        let Ok(f) = rx.try_recv() else { break };
+                        if send.write_all(&f).await.is_err() {
+                            return;
+                        }
+                    }
+                    flush(&mut send).await;
+                    return;
+                }
+                frame = rx.recv() => match frame {
+                    Some(f) => {
+                        if send.write_all(&f).await.is_err() {
+                            return;
+                        }
+                    }
+                    None => return,
+                },
+            }
+        }
     });
-    node.add_peer(peer.clone());
     // A ban stored after `hello` was checked but before the peer was findable published its
     // event to nobody: look again now that any later event will find this peer.
     let banned = match node.app.auth.active_ban(peer.user_id) {
@@ -226,7 +274,10 @@ async fn run(
     let datagrams = tokio::spawn(read_datagrams(node.clone(), peer.clone(), conn.clone()));
     let fatal = match banned {
         Some(b) => Some(b),
-        None => control(&node, &peer, &mut recv).await,
+        None => tokio::select! {
+            f = control(&node, &peer, &mut recv) => f,
+            Ok(f) = ended => Some(f),
+        },
     };
     if let Some(fatal) = fatal {
         peer.send(&ServerMsg::Error {
@@ -234,6 +285,8 @@ async fn run(
             code: fatal.0.as_u16(),
             message: fatal.1.clone(),
         });
+        let _ = finish_tx.send(());
+        let _ = tokio::time::timeout(FLUSH_BEFORE_CLOSE * 2, &mut writer).await;
         close(&conn, &fatal);
     }
     datagrams.abort();
@@ -269,6 +322,7 @@ async fn read_datagrams(node: Arc<Node>, peer: Arc<Peer>, conn: quinn::Connectio
             seq: h.seq,
             op: h.op,
             payload: d.slice(DATAGRAM_HEADER..),
+            at_ms: crate::time::now_ms(),
         }));
     }
 }
@@ -289,15 +343,19 @@ async fn control(
         node.stats.frames_in.fetch_add(1, Ordering::Relaxed);
         if peer.frames.check().is_err() {
             limited += 1;
-            if limited >= MAX_LIMITED_IN_A_ROW {
-                return Some((Code::RateLimited, "too many frames per second".into()));
-            }
+            // Refused in order, each with the request id it carried (if any).
             error(
                 peer,
-                0,
+                request_id(&body),
                 Code::RateLimited,
                 "too many frames per second: frame dropped",
             );
+            if limited >= MAX_LIMITED_IN_A_ROW {
+                return Some((
+                    Code::RateLimited,
+                    format!("{MAX_LIMITED_IN_A_ROW} frames in a row over the rate limit"),
+                ));
+            }
             continue;
         }
         limited = 0;
@@ -308,6 +366,22 @@ async fn control(
         if let Some(fatal) = handle(node, peer, msg).await {
             return Some(fatal);
         }
+    }
+}
+
+/// The `rid` (or a ping's `id`) of a frame, for the `error` refusing it; 0 when it has none
+/// or does not decode.
+fn request_id(body: &[u8]) -> u32 {
+    match decode_body::<ClientMsg>(body) {
+        Ok(
+            ClientMsg::MatchCreate { rid, .. }
+            | ClientMsg::MatchJoin { rid, .. }
+            | ClientMsg::MatchLeave { rid, .. }
+            | ClientMsg::MatchList { rid, .. }
+            | ClientMsg::Chat { rid, .. },
+        ) => rid,
+        Ok(ClientMsg::Ping { id, .. }) => id,
+        _ => 0,
     }
 }
 
@@ -360,16 +434,23 @@ async fn handle(node: &Arc<Node>, peer: &Arc<Peer>, msg: ClientMsg) -> Option<Fa
                 too_many_matches(peer, rid);
                 return None;
             }
-            let created = node.create_match(&NewMatch {
-                game: peer.game,
-                mode,
-                label,
-                params,
-                private: false,
-                creator: Some(peer.user_id),
-            });
+            let created = node.create_match(
+                &NewMatch {
+                    game: peer.game,
+                    mode,
+                    label,
+                    params,
+                    private: false,
+                    creator: Some(peer.user_id),
+                },
+                Access {
+                    creator_ip: Some(peer.remote_ip()),
+                    invited: Vec::new(),
+                    player_made: true,
+                },
+            );
             match created {
-                Ok(m) => join(node, peer, rid, &m.match_id, None, true).await,
+                Ok((m, _)) => join(node, peer, rid, &m.match_id, None, true).await,
                 Err(e) => error(peer, rid, directory_code(&e), e.to_string()),
             }
         }
@@ -410,6 +491,9 @@ async fn handle(node: &Arc<Node>, peer: &Arc<Peer>, msg: ClientMsg) -> Option<Fa
                     max_size: m.max_size,
                     tick_rate: m.tick_rate,
                     created_at: m.created_at,
+                    map: m.map,
+                    kill_limit: m.kill_limit,
+                    time_limit_secs: m.time_limit_secs,
                 })
                 .collect();
             peer.send(&ServerMsg::MatchList { rid, matches });
@@ -496,13 +580,8 @@ fn chat(
     if let Err(m) = chat::check_line(text, node.cfg.chat_max_chars) {
         return error(peer, rid, Code::InvalidArgument, m);
     }
-    if peer.chat.check().is_err() {
-        return error(
-            peer,
-            rid,
-            Code::RateLimited,
-            "too many chat lines: slow down",
-        );
+    if let Err(m) = node.chat_budget(peer.user_id, peer.game, channel == Channel::Global) {
+        return error(peer, rid, Code::RateLimited, m);
     }
     let (text, filtered) = node.profanity.filter(text);
     let msg = |match_id: Option<String>| ServerMsg::Chat {

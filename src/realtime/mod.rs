@@ -15,13 +15,15 @@ mod room;
 mod stats;
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -29,7 +31,7 @@ pub use arena::Arena;
 pub use relay::Relay;
 pub use room::{
     Effect, Flow, Input, Inputs, MatchHandler, MatchParams, Message, MessageKind, Outbox, Presence,
-    Setup, Target,
+    Rules, Setup, Target,
 };
 
 use crate::app::App;
@@ -37,8 +39,8 @@ use crate::auth::UserId;
 use crate::config::RealtimeConfig;
 use crate::events::Event;
 use crate::features::matches::{
-    DirectoryError, Endpoint, LiveMatch, MatchDirectory, NewMatch, Presence as OnlinePresence,
-    RealtimeStats, Ticket,
+    Access, DirectoryError, Endpoint, LiveMatch, MatchDirectory, NewMatch,
+    Presence as OnlinePresence, RealtimeStats, Ticket,
 };
 use crate::store::GameId;
 use crate::tls::Certs;
@@ -71,9 +73,14 @@ pub struct Node {
     matches: RwLock<HashMap<String, Arc<MatchEntry>>>,
     next_handle: AtomicU32,
     next_peer: AtomicU64,
-    /// Connections being served, handshakes included (the cap counts these).
-    live: Arc<AtomicUsize>,
+    /// Connections between the start of their handshake and a successful `hello`, per
+    /// client address (IPv6: per /64).
+    pending: Mutex<HashMap<IpAddr, usize>>,
+    /// Authenticated connections (the cap counts these).
     peers: RwLock<HashMap<u64, Arc<Peer>>>,
+    /// Chat lines per user (all their connections), and global-chat lines per game.
+    chat_users: DefaultKeyedRateLimiter<UserId>,
+    global_chat: DefaultKeyedRateLimiter<GameId>,
     tickets: Mutex<HashMap<String, (GameId, Ticket)>>,
     pub(crate) profanity: Profanity,
     pub(crate) stats: Arc<Stats>,
@@ -81,16 +88,40 @@ pub struct Node {
     arena: Arc<Arena>,
 }
 
-/// One counted connection; uncounted when dropped.
-pub(crate) struct ConnectionSlot {
-    live: Arc<AtomicUsize>,
-    pub count: usize,
+/// One connection counted against its address's `max_pending_per_ip` until it is
+/// authenticated (or gone); uncounted when dropped.
+pub(crate) struct Pending {
+    node: Arc<Node>,
+    ip: IpAddr,
 }
 
-impl Drop for ConnectionSlot {
+impl Drop for Pending {
     fn drop(&mut self) {
-        self.live.fetch_sub(1, Ordering::Relaxed);
+        let mut pending = self.node.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = pending.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                pending.remove(&self.ip);
+            }
+        }
     }
+}
+
+/// IPv6 clients are counted per /64 (what one customer is handed), as the HTTP limits do.
+pub(crate) fn per_network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & (u128::MAX << 64)).into()),
+        },
+        v4 => v4,
+    }
+}
+
+fn keyed<K: std::hash::Hash + Eq + Clone>(per_sec: u32, burst: u32) -> DefaultKeyedRateLimiter<K> {
+    let per_sec = NonZeroU32::new(per_sec).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst).unwrap_or(per_sec);
+    RateLimiter::keyed(Quota::per_second(per_sec).allow_burst(burst))
 }
 
 /// A started realtime endpoint.
@@ -107,6 +138,8 @@ fn server_config(
     let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)
         .map_err(|e| RealtimeError::Tls(e.to_string()))?;
     let mut server = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    // Handshakes waiting for `accept`: bounded well below quinn's 65,536 default.
+    server.max_incoming(cfg.max_connections.clamp(1024, 65_536));
     let mut transport = quinn::TransportConfig::default();
     transport
         .max_idle_timeout(Some(
@@ -126,9 +159,11 @@ fn server_config(
 /// the default 208 KiB overflows at tens of thousands of inputs per second.
 const SOCKET_BUFFER_BYTES: libc::c_int = 4 * 1024 * 1024;
 
-fn bind(addr: SocketAddr, config: quinn::ServerConfig) -> std::io::Result<quinn::Endpoint> {
+/// Asks the kernel for [`SOCKET_BUFFER_BYTES`] of receive and send buffer on `socket`
+/// (best effort). The QUIC client does the same: a bot carrying hundreds of players receives
+/// as many datagrams as the server sends.
+pub fn raise_socket_buffers(socket: &std::net::UdpSocket) {
     use std::os::fd::AsRawFd;
-    let socket = std::net::UdpSocket::bind(addr)?;
     for option in [libc::SO_RCVBUF, libc::SO_SNDBUF] {
         // SAFETY: a live socket descriptor, and a c_int value with its exact size.
         let rc = unsafe {
@@ -144,6 +179,11 @@ fn bind(addr: SocketAddr, config: quinn::ServerConfig) -> std::io::Result<quinn:
             tracing::debug!(option, "socket buffer size not raised");
         }
     }
+}
+
+fn bind(addr: SocketAddr, config: quinn::ServerConfig) -> std::io::Result<quinn::Endpoint> {
+    let socket = std::net::UdpSocket::bind(addr)?;
+    raise_socket_buffers(&socket);
     quinn::Endpoint::new(
         quinn::EndpointConfig::default(),
         Some(config),
@@ -174,6 +214,8 @@ pub fn start(
         None if bound.ip().is_unspecified() => "localhost".into(),
         None => bound.ip().to_string(),
     };
+    let chat_users = keyed(cfg.chat_per_sec, cfg.chat_burst);
+    let global_chat = keyed(cfg.global_chat_per_sec, cfg.global_chat_burst);
     let node = Arc::new_cyclic(|me| Node {
         me: me.clone(),
         endpoint: Endpoint {
@@ -187,8 +229,10 @@ pub fn start(
         matches: RwLock::new(HashMap::new()),
         next_handle: AtomicU32::new(1),
         next_peer: AtomicU64::new(1),
-        live: Arc::new(AtomicUsize::new(0)),
+        pending: Mutex::new(HashMap::new()),
         peers: RwLock::new(HashMap::new()),
+        chat_users,
+        global_chat,
         tickets: Mutex::new(HashMap::new()),
         stats: Arc::new(Stats::default()),
         relay: Arc::new(Relay),
@@ -215,9 +259,7 @@ impl Node {
             tokio::select! {
                 _ = stop.changed() => break,
                 incoming = endpoint.accept() => match incoming {
-                    Some(i) => {
-                        tokio::spawn(connection::serve(self.clone(), i));
-                    }
+                    Some(i) => self.admit_handshake(i),
                     None => break,
                 },
             }
@@ -237,6 +279,36 @@ impl Node {
             b"server stopping",
         );
         let _ = tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle()).await;
+    }
+
+    /// A new handshake: an address not yet validated gets a Retry (a forged source never
+    /// answers it, so it holds nothing here); a validated one is served unless its address
+    /// already has `max_pending_per_ip` connections short of `hello`.
+    fn admit_handshake(self: &Arc<Self>, incoming: quinn::Incoming) {
+        if !incoming.remote_address_validated() {
+            self.stats.retried.fetch_add(1, Ordering::Relaxed);
+            if let Err(e) = incoming.retry() {
+                e.into_incoming().ignore();
+            }
+            return;
+        }
+        let ip = per_network(incoming.remote_address().ip());
+        {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            let n = pending.entry(ip).or_insert(0);
+            if *n >= self.cfg.max_pending_per_ip {
+                drop(pending);
+                self.stats.refused.fetch_add(1, Ordering::Relaxed);
+                incoming.refuse();
+                return;
+            }
+            *n += 1;
+        }
+        let pending = Pending {
+            node: self.clone(),
+            ip,
+        };
+        tokio::spawn(connection::serve(self.clone(), incoming, pending));
     }
 
     /// Bans close connections at once; notifications are pushed to connected users.
@@ -318,6 +390,11 @@ impl Node {
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .retain(|_, (_, t)| t.expires_at > now);
+                    // Keyed limiters never forget a key on their own.
+                    self.chat_users.retain_recent();
+                    self.chat_users.shrink_to_fit();
+                    self.global_chat.retain_recent();
+                    self.global_chat.shrink_to_fit();
                 }
             }
         }
@@ -333,24 +410,48 @@ impl Node {
             .collect()
     }
 
-    /// Counts a connection while it is served; `count` includes it.
-    pub(crate) fn connection_slot(&self) -> ConnectionSlot {
-        let count = self.live.fetch_add(1, Ordering::Relaxed) + 1;
-        ConnectionSlot {
-            live: self.live.clone(),
-            count,
-        }
-    }
-
     pub(crate) fn next_peer_id(&self) -> u64 {
         self.next_peer.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub(crate) fn add_peer(&self, p: Arc<Peer>) {
-        self.peers
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(p.id, p);
+    /// Admits an authenticated connection under the node's and its user's caps, and queues
+    /// `welcome` while no event can reach the peer yet (so it is the first frame).
+    pub(crate) fn add_peer(&self, p: Arc<Peer>, welcome: &ServerMsg) -> Result<(), (Code, String)> {
+        let mut peers = self.peers.write().unwrap_or_else(|p| p.into_inner());
+        if peers.len() >= self.cfg.max_connections {
+            return Err((
+                Code::ServerFull,
+                "the server is at its connection cap".into(),
+            ));
+        }
+        let cap = self.cfg.max_connections_per_user;
+        let mine = peers.values().filter(|x| x.user_id == p.user_id).count();
+        if mine >= cap {
+            return Err((
+                Code::Refused,
+                format!("you already have {mine} live connections (at most {cap})"),
+            ));
+        }
+        p.send(welcome);
+        peers.insert(p.id, p);
+        Ok(())
+    }
+
+    /// A chat line from `user`: `Err` when over the user's budget (all connections), or,
+    /// for global chat, over the game's.
+    pub(crate) fn chat_budget(
+        &self,
+        user: UserId,
+        game: GameId,
+        global: bool,
+    ) -> Result<(), &'static str> {
+        if self.chat_users.check_key(&user).is_err() {
+            return Err("too many chat lines: slow down");
+        }
+        if global && self.global_chat.check_key(&game).is_err() {
+            return Err("global chat of this game is busy: try again in a moment");
+        }
+        Ok(())
     }
 
     pub(crate) fn remove_peer(&self, id: u64) {
@@ -364,10 +465,17 @@ impl Node {
         self.peers.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 
-    /// Sends a frame to everyone connected to `game`.
+    /// Sends a frame to everyone connected to `game` (encoded once).
     pub(crate) fn broadcast(&self, game: GameId, msg: &ServerMsg) {
+        let frame = match protocol::encode_frame(msg) {
+            Ok(f) => bytes::Bytes::from(f),
+            Err(e) => {
+                tracing::error!(error = %e, "frame not encoded");
+                return;
+            }
+        };
         for p in self.peers_where(|p| p.game == game) {
-            p.send(msg);
+            p.send_frame(frame.clone());
         }
     }
 
@@ -387,8 +495,12 @@ impl Node {
             .remove(match_id);
     }
 
-    /// Starts a match of a known mode.
-    pub(crate) fn create_match(&self, new: &NewMatch) -> Result<LiveMatch, DirectoryError> {
+    /// Starts a match of a known mode; a private one comes with its join code.
+    pub(crate) fn create_match(
+        &self,
+        new: &NewMatch,
+        access: Access,
+    ) -> Result<(LiveMatch, Option<String>), DirectoryError> {
         let Some(me) = self.arc() else {
             return Err(DirectoryError::Unavailable("realtime is stopping".into()));
         };
@@ -427,6 +539,30 @@ impl Node {
                 )));
             }
         }
+        let creator_ip = access.creator_ip.map(per_network);
+        if let Some(ip) = creator_ip {
+            let cap = self.cfg.max_matches_per_ip;
+            let from_ip = live.values().filter(|e| e.creator_ip() == Some(ip)).count();
+            if from_ip >= cap {
+                return Err(DirectoryError::Refused(format!(
+                    "{from_ip} live matches were created from your address (at most {cap}): \
+                     join one or wait for one to end"
+                )));
+            }
+        }
+        let join_code = new.private.then(|| {
+            let mut raw = [0u8; 12];
+            rand::Rng::fill(&mut rand::thread_rng(), &mut raw);
+            URL_SAFE_NO_PAD.encode(raw)
+        });
+        let mut invited: std::collections::HashSet<UserId> = access.invited.into_iter().collect();
+        invited.extend(new.creator);
+        let access = room::Admission {
+            creator_ip,
+            invited: Mutex::new(invited),
+            join_code: join_code.clone(),
+            player_made: new.creator.is_some() || access.player_made,
+        };
         let params = MatchParams {
             match_id: uuid::Uuid::new_v4().to_string(),
             mode: new.mode.clone(),
@@ -436,16 +572,17 @@ impl Node {
         };
         let handle = self.next_handle.fetch_add(1, Ordering::Relaxed);
         let entry = match new.mode.as_str() {
-            "arena" => room::spawn(me, self.arena.clone(), new, params, handle),
-            _ => room::spawn(me, self.relay.clone(), new, params, handle),
+            "arena" => room::spawn(me, self.arena.clone(), new, access, params, handle),
+            _ => room::spawn(me, self.relay.clone(), new, access, params, handle),
         }
         .map_err(DirectoryError::Invalid)?;
         let summary = entry.live();
         live.insert(entry.id.clone(), entry);
-        Ok(summary)
+        Ok((summary, join_code))
     }
 
-    /// Spends a ticket: it must be unexpired and for this user, game and match.
+    /// Spends a ticket: it must be unexpired and for this user, game and match. A ticket
+    /// presented by anyone else, or for another match, stays for its owner.
     pub(crate) fn redeem(
         &self,
         ticket: &str,
@@ -453,43 +590,94 @@ impl Node {
         match_id: &str,
         user: UserId,
     ) -> Result<(), (Code, String)> {
-        let found = self
-            .tickets
+        let mut tickets = self.tickets.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((g, t)) = tickets.get(ticket) else {
+            return Err((Code::NotFound, "unknown ticket (tickets work once)".into()));
+        };
+        if *g != game || t.match_id != match_id || t.user_id != user {
+            return Err((
+                Code::Refused,
+                "the ticket is for another player or match".into(),
+            ));
+        }
+        let expired = t.expires_at <= crate::time::now_ms();
+        tickets.remove(ticket);
+        if expired {
+            return Err((Code::Refused, "the ticket has expired".into()));
+        }
+        Ok(())
+    }
+
+    fn issue_ticket(&self, game: GameId, entry: &MatchEntry, user: UserId) -> Ticket {
+        let mut raw = [0u8; 24];
+        rand::Rng::fill(&mut rand::thread_rng(), &mut raw);
+        let t = Ticket {
+            ticket: URL_SAFE_NO_PAD.encode(raw),
+            match_id: entry.id.clone(),
+            user_id: user,
+            expires_at: crate::time::now_ms() + self.cfg.ticket_ttl_secs as i64 * 1000,
+        };
+        self.tickets
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(ticket);
-        match found {
-            Some((g, t))
-                if g == game
-                    && t.match_id == match_id
-                    && t.user_id == user
-                    && t.expires_at > crate::time::now_ms() =>
-            {
-                Ok(())
-            }
-            Some(_) => Err((
-                Code::Refused,
-                "the ticket is expired or for another player or match".into(),
-            )),
-            None => Err((Code::NotFound, "unknown ticket (tickets work once)".into())),
+            .insert(t.ticket.clone(), (game, t.clone()));
+        t
+    }
+
+    fn open_entry(&self, game: GameId, match_id: &str) -> Result<Arc<MatchEntry>, DirectoryError> {
+        let entry = self.entry(game, match_id).ok_or_else(|| {
+            DirectoryError::NotFound(format!("match_id: no live match {match_id}"))
+        })?;
+        if !entry.has_room() {
+            return Err(DirectoryError::Refused(
+                "the match is full or has ended".into(),
+            ));
         }
+        Ok(entry)
+    }
+
+    fn presences_where(
+        &self,
+        game: GameId,
+        users: &[UserId],
+        shown: impl Fn(&MatchEntry) -> bool,
+    ) -> Vec<OnlinePresence> {
+        let mut by_user: BTreeMap<UserId, OnlinePresence> = BTreeMap::new();
+        for p in
+            self.peers_where(|p| p.game == game && (users.is_empty() || users.contains(&p.user_id)))
+        {
+            let e = by_user.entry(p.user_id).or_insert_with(|| OnlinePresence {
+                user_id: p.user_id,
+                username: p.username.clone(),
+                sessions: 0,
+                match_ids: Vec::new(),
+                online_since: p.connected_at,
+            });
+            e.sessions += 1;
+            e.online_since = e.online_since.min(p.connected_at);
+            for m in p.matches() {
+                if shown(&m) && !e.match_ids.contains(&m.id) {
+                    e.match_ids.push(m.id.clone());
+                }
+            }
+        }
+        by_user.into_values().collect()
     }
 }
 
-/// Tells a banned user's connection why (best effort) and closes it with `BANNED`.
+/// Tells a banned user's connection why (an `error` frame, delivered before the close) and
+/// closes it with `BANNED`.
 pub(crate) fn close_banned(p: &Peer, reason: &str) {
-    let msg = format!("account banned: {reason}");
-    p.send(&ServerMsg::Error {
-        rid: 0,
-        code: Code::Banned.as_u16(),
-        message: msg.clone(),
-    });
-    p.close(Code::Banned, &msg);
+    p.end(Code::Banned, &format!("account banned: {reason}"));
 }
 
 impl MatchDirectory for Node {
-    fn create(&self, new: NewMatch) -> Result<LiveMatch, DirectoryError> {
-        self.create_match(&new)
+    fn create_with(
+        &self,
+        new: NewMatch,
+        access: Access,
+    ) -> Result<(LiveMatch, Option<String>), DirectoryError> {
+        self.create_match(&new, access)
     }
 
     fn find(&self, game: GameId, match_id: &str) -> Option<LiveMatch> {
@@ -527,50 +715,43 @@ impl MatchDirectory for Node {
     }
 
     fn ticket(&self, game: GameId, match_id: &str, user: UserId) -> Result<Ticket, DirectoryError> {
-        let entry = self.entry(game, match_id).ok_or_else(|| {
-            DirectoryError::NotFound(format!("match_id: no live match {match_id}"))
-        })?;
-        if !entry.has_room() {
+        let entry = self.open_entry(game, match_id)?;
+        Ok(self.issue_ticket(game, &entry, user))
+    }
+
+    fn ticket_for_player(
+        &self,
+        game: GameId,
+        match_id: &str,
+        user: UserId,
+        join_code: Option<&str>,
+    ) -> Result<Ticket, DirectoryError> {
+        let entry = self.open_entry(game, match_id)?;
+        if entry.private && !entry.admits(user, join_code) {
             return Err(DirectoryError::Refused(
-                "the match is full or has ended".into(),
+                "this room is private: you need an invitation or its join_code".into(),
             ));
         }
-        let mut raw = [0u8; 24];
-        rand::Rng::fill(&mut rand::thread_rng(), &mut raw);
-        let t = Ticket {
-            ticket: URL_SAFE_NO_PAD.encode(raw),
-            match_id: match_id.to_string(),
-            user_id: user,
-            expires_at: crate::time::now_ms() + self.cfg.ticket_ttl_secs as i64 * 1000,
-        };
-        self.tickets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(t.ticket.clone(), (game, t.clone()));
-        Ok(t)
+        Ok(self.issue_ticket(game, &entry, user))
     }
 
     fn presences(&self, game: GameId, users: &[UserId]) -> Vec<OnlinePresence> {
-        let mut by_user: BTreeMap<UserId, OnlinePresence> = BTreeMap::new();
-        for p in
-            self.peers_where(|p| p.game == game && (users.is_empty() || users.contains(&p.user_id)))
-        {
-            let e = by_user.entry(p.user_id).or_insert_with(|| OnlinePresence {
-                user_id: p.user_id,
-                username: p.username.clone(),
-                sessions: 0,
-                match_ids: Vec::new(),
-                online_since: p.connected_at,
-            });
-            e.sessions += 1;
-            e.online_since = e.online_since.min(p.connected_at);
-            for m in p.matches() {
-                if !e.match_ids.contains(&m.id) {
-                    e.match_ids.push(m.id.clone());
-                }
-            }
-        }
-        by_user.into_values().collect()
+        self.presences_where(game, users, |_| true)
+    }
+
+    fn presences_seen_by(
+        &self,
+        game: GameId,
+        users: &[UserId],
+        viewer: UserId,
+    ) -> Vec<OnlinePresence> {
+        let mine: Vec<String> = self
+            .peers_where(|p| p.user_id == viewer && p.game == game)
+            .iter()
+            .flat_map(|p| p.matches())
+            .map(|m| m.id.clone())
+            .collect();
+        self.presences_where(game, users, |m| !m.private || mine.contains(&m.id))
     }
 
     fn endpoint(&self) -> Endpoint {
@@ -579,9 +760,15 @@ impl MatchDirectory for Node {
 
     fn stats(&self, reset: bool) -> RealtimeStats {
         let matches = self.matches.read().unwrap_or_else(|p| p.into_inner()).len();
+        let pending: usize = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .sum();
         let s = self
             .stats
-            .snapshot(self.connections() as u64, matches as u64);
+            .snapshot(self.connections() as u64, pending as u64, matches as u64);
         if reset {
             self.stats.reset();
         }

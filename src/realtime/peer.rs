@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::protocol::{encode_frame, Code, ServerMsg};
 use super::room::MatchEntry;
@@ -32,14 +32,15 @@ pub struct Peer {
     stats: Arc<Stats>,
     pub frames: DefaultDirectRateLimiter,
     pub datagrams: DefaultDirectRateLimiter,
-    pub chat: DefaultDirectRateLimiter,
+    /// Asks the connection's task to end it: the task sends the `error`, lets the client
+    /// acknowledge what was queued before it, then closes with the code.
+    ending: Mutex<Option<oneshot::Sender<(Code, String)>>>,
 }
 
-/// Per-second limits of one connection.
+/// Per-second limits of one connection (chat is budgeted per user, by the node).
 pub struct Limits {
     pub frames: (u32, u32),
     pub datagrams: (u32, u32),
-    pub chat: (u32, u32),
 }
 
 fn limiter((per_sec, burst): (u32, u32)) -> DefaultDirectRateLimiter {
@@ -78,21 +79,50 @@ impl Peer {
             stats,
             frames: limiter(limits.frames),
             datagrams: limiter(limits.datagrams),
-            chat: limiter(limits.chat),
+            ending: Mutex::new(None),
         }
     }
 
-    /// Queues a frame; a full queue means the client cannot keep up: it is dropped.
-    /// Never waits.
+    /// Where [`Self::end`] sends; the connection task holds the other side.
+    pub fn on_end(&self) -> oneshot::Receiver<(Code, String)> {
+        let (tx, rx) = oneshot::channel();
+        *self.ending.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        rx
+    }
+
+    /// Ends the connection with `code`, the `error` frame saying why delivered first (see
+    /// [`Self::on_end`]); closes at once when no task is listening.
+    pub fn end(&self, code: Code, reason: &str) {
+        let tx = self.ending.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let told = match tx {
+            Some(tx) => tx.send((code, reason.to_string())).is_ok(),
+            None => false,
+        };
+        if !told {
+            self.close(code, reason);
+        }
+    }
+
+    /// The client's address.
+    pub fn remote_ip(&self) -> std::net::IpAddr {
+        self.conn.remote_address().ip()
+    }
+
+    /// Queues a frame; a full queue means the client cannot keep up: it is closed with
+    /// `11 SLOW_CONSUMER`. Never waits.
     pub fn send(&self, msg: &ServerMsg) -> bool {
-        let frame = match encode_frame(msg) {
-            Ok(f) => f,
+        match encode_frame(msg) {
+            Ok(f) => self.send_frame(Bytes::from(f)),
             Err(e) => {
                 tracing::error!(error = %e, "frame not encoded");
-                return false;
+                false
             }
-        };
-        match self.out.try_send(Bytes::from(frame)) {
+        }
+    }
+
+    /// As [`Self::send`], for a frame already encoded (one encoding for many peers).
+    pub fn send_frame(&self, frame: Bytes) -> bool {
+        match self.out.try_send(frame) {
             Ok(()) => {
                 self.stats.frames_out.fetch_add(1, Ordering::Relaxed);
                 true

@@ -194,6 +194,13 @@ pub struct MatchSummary {
     pub tick_rate: u32,
     /// Unix milliseconds.
     pub created_at: i64,
+    /// Arena: the map, kill limit and time limit; absent in modes without them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kill_limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_limit_secs: Option<u32>,
 }
 
 /// One player's line on the final scoreboard.
@@ -253,6 +260,16 @@ pub enum ServerMsg {
         mode: String,
         label: String,
         tick_rate: u32,
+        /// Most players the match takes.
+        #[serde(default)]
+        max_size: u32,
+        /// Arena: the map, kill limit and time limit; absent in modes without them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        map: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kill_limit: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        time_limit_secs: Option<u32>,
         you: PresenceView,
         presences: Vec<PresenceView>,
     },
@@ -344,8 +361,70 @@ pub fn encode_frame<T: Serialize>(msg: &T) -> Result<Vec<u8>, ProtocolError> {
     Ok(out)
 }
 
-/// Decodes a frame body (without its length prefix).
+/// The one thing every frame body must be: a MessagePack map with string keys whose `t` is a
+/// string. serde's tagged enums would also take an array (`["ping", 1]`) or an integer tag
+/// (`{"t": 1}` as the variant's index); this check refuses both before the typed decode.
+struct FrameHead;
+
+impl<'de> serde::de::Visitor<'de> for FrameHead {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a map with a string `t`")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut tagged = false;
+        while let Some(key) = map.next_key::<StrKey>()? {
+            if key.0 == "t" {
+                if tagged {
+                    return Err(serde::de::Error::duplicate_field("t"));
+                }
+                map.next_value::<StrKey>().map_err(|_| {
+                    serde::de::Error::custom("`t` must be a string naming the message")
+                })?;
+                tagged = true;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        if !tagged {
+            return Err(serde::de::Error::missing_field("t"));
+        }
+        Ok(())
+    }
+}
+
+/// A string and nothing else (no bytes, no numbers).
+struct StrKey(String);
+
+impl<'de> Deserialize<'de> for StrKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = StrKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<StrKey, E> {
+                Ok(StrKey(v.to_string()))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Checks that `body` is a map with a string `t` (see [`FrameHead`]).
+fn check_head(body: &[u8]) -> Result<(), ProtocolError> {
+    let mut d = rmp_serde::Deserializer::from_read_ref(body);
+    serde::Deserializer::deserialize_map(&mut d, FrameHead)
+        .map_err(|e: rmp_serde::decode::Error| ProtocolError::Malformed(e.to_string()))
+}
+
+/// Decodes a frame body (without its length prefix): a map with a string `t` naming the
+/// message, its fields of the right types (unknown extra keys are ignored).
 pub fn decode_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ProtocolError> {
+    check_head(body)?;
     rmp_serde::from_slice(body).map_err(|e| {
         let text = e.to_string();
         if text.contains("unknown variant") {
@@ -586,6 +665,44 @@ mod tests {
             decode_body::<ClientMsg>(&[0xc1, 0x00]),
             Err(ProtocolError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn only_a_map_with_a_string_t_is_a_frame() {
+        let body = |v: serde_json::Value| rmp_serde::to_vec_named(&v).unwrap();
+        for bad in [
+            body(serde_json::json!(["ping", 1])),
+            body(serde_json::json!({"t": 1})),
+            body(serde_json::json!({"t": 5, "id": 1})),
+            body(serde_json::json!({"id": 1})),
+            body(serde_json::json!("ping")),
+            body(serde_json::json!({"t": "ping", "id": "one"})),
+            body(serde_json::json!({"t": "match_join", "rid": 1})),
+        ] {
+            assert!(
+                matches!(
+                    decode_body::<ClientMsg>(&bad),
+                    Err(ProtocolError::Malformed(_))
+                ),
+                "{bad:?} was accepted"
+            );
+        }
+        // The tag as MessagePack bin, not str, is not a string either.
+        let mut bin_tag = vec![0x81, 0xa1, b't', 0xc4, 4];
+        bin_tag.extend_from_slice(b"ping");
+        assert!(decode_body::<ClientMsg>(&bin_tag).is_err());
+        // Extra keys are ignored; a missing field names itself.
+        let ok = body(serde_json::json!({"t": "ping", "id": 3, "extra": [1, 2]}));
+        assert_eq!(
+            decode_body::<ClientMsg>(&ok).unwrap(),
+            ClientMsg::Ping {
+                id: 3,
+                client_time: 0
+            }
+        );
+        let missing = body(serde_json::json!({"t": "match_leave", "rid": 1}));
+        let e = decode_body::<ClientMsg>(&missing).unwrap_err();
+        assert!(e.to_string().contains("match_id"), "{e}");
     }
 
     #[test]

@@ -26,6 +26,7 @@ impl MatchHandler for Relay {
             },
             tick_rate: params.tick_rate()?,
             max_players,
+            rules: Default::default(),
         })
     }
 

@@ -3,9 +3,10 @@
 //! [`MatchHandler`]; the task does the rest (membership, sequence checks, delivery,
 //! empty-match grace, results, timing figures).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -97,6 +98,53 @@ pub struct Setup<S> {
     pub state: S,
     pub tick_rate: u32,
     pub max_players: u32,
+    /// What the mode tells joining and listing players about its rules.
+    pub rules: Rules,
+}
+
+/// A mode's headline rules, sent in `match_joined` and `match_list` (arena: map, kill limit,
+/// time limit); `None` where a mode has no such rule.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rules {
+    pub map: Option<String>,
+    pub kill_limit: Option<u32>,
+    pub time_limit_secs: Option<u32>,
+}
+
+/// Who may get a ticket to a private match from `room_join`.
+pub struct Admission {
+    /// Counted against `realtime.max_matches_per_ip` (already narrowed to a /64).
+    pub creator_ip: Option<IpAddr>,
+    pub invited: Mutex<HashSet<UserId>>,
+    pub join_code: Option<String>,
+    /// Created by a player, or following one that was (see `min_players_for_stats`).
+    pub player_made: bool,
+}
+
+impl Admission {
+    /// Invited, or presenting the join code (which invites them from then on).
+    fn admits(&self, user: UserId, code: Option<&str>) -> bool {
+        let mut invited = self.invited.lock().unwrap_or_else(|p| p.into_inner());
+        if invited.contains(&user) {
+            return true;
+        }
+        let matches = match (&self.join_code, code) {
+            (Some(want), Some(got)) => {
+                // Compared in constant time: the code is the room's only secret.
+                want.len() == got.len()
+                    && want
+                        .bytes()
+                        .zip(got.bytes())
+                        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                        == 0
+            }
+            _ => false,
+        };
+        if matches {
+            invited.insert(user);
+        }
+        matches
+    }
 }
 
 /// One datagram input, in arrival order.
@@ -107,6 +155,8 @@ pub struct Input {
     pub seq: u32,
     pub op: u16,
     pub payload: Bytes,
+    /// When the server received it (Unix ms): anti-cheat budgets run on this clock.
+    pub at_ms: i64,
 }
 
 /// A reliable message from a player.
@@ -282,6 +332,8 @@ pub struct MatchEntry {
     pub size: AtomicU32,
     pub open: AtomicBool,
     pub tx: mpsc::Sender<Command>,
+    pub rules: Rules,
+    pub admission: Admission,
 }
 
 impl MatchEntry {
@@ -295,7 +347,20 @@ impl MatchEntry {
             tick_rate: self.tick_rate,
             private: self.private,
             created_at: self.created_at,
+            map: self.rules.map.clone(),
+            kill_limit: self.rules.kill_limit,
+            time_limit_secs: self.rules.time_limit_secs,
         }
+    }
+
+    /// The address this match counts against for `realtime.max_matches_per_ip`.
+    pub fn creator_ip(&self) -> Option<IpAddr> {
+        self.admission.creator_ip
+    }
+
+    /// May `user` have a ticket (private rooms: invited or with the join code)?
+    pub fn admits(&self, user: UserId, join_code: Option<&str>) -> bool {
+        !self.private || self.admission.admits(user, join_code)
     }
 
     pub fn has_room(&self) -> bool {
@@ -315,6 +380,7 @@ pub fn spawn<H: MatchHandler>(
     node: Arc<Node>,
     handler: Arc<H>,
     new: &NewMatch,
+    admission: Admission,
     params: MatchParams,
     handle: u32,
 ) -> Result<Arc<MatchEntry>, String> {
@@ -334,6 +400,8 @@ pub fn spawn<H: MatchHandler>(
         size: AtomicU32::new(0),
         open: AtomicBool::new(true),
         tx,
+        rules: setup.rules.clone(),
+        admission,
     });
     let task = MatchTask {
         node,
@@ -508,6 +576,10 @@ impl<H: MatchHandler> MatchTask<H> {
             mode: self.entry.mode.clone(),
             label: self.entry.label.clone(),
             tick_rate: self.entry.tick_rate,
+            max_size: self.entry.max_size,
+            map: self.entry.rules.map.clone(),
+            kill_limit: self.entry.rules.kill_limit,
+            time_limit_secs: self.entry.rules.time_limit_secs,
             you: view,
             presences: self.members.iter().map(|m| m.presence.view()).collect(),
         });
@@ -607,19 +679,38 @@ impl<H: MatchHandler> MatchTask<H> {
                     tally,
                     next,
                 } => {
+                    // A private room's next match invites everyone this one did, and its
+                    // players.
+                    let mut invited: Vec<UserId> = self
+                        .entry
+                        .admission
+                        .invited
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .iter()
+                        .copied()
+                        .collect();
+                    invited.extend(self.members.iter().map(|m| m.presence.user_id));
                     let next_match_id = next.and_then(|(mode, params)| {
                         self.node
-                            .create_match(&NewMatch {
-                                game: self.entry.game,
-                                mode,
-                                label: self.entry.label.clone(),
-                                params,
-                                private: self.entry.private,
-                                creator: None,
-                            })
+                            .create_match(
+                                &NewMatch {
+                                    game: self.entry.game,
+                                    mode,
+                                    label: self.entry.label.clone(),
+                                    params,
+                                    private: self.entry.private,
+                                    creator: None,
+                                },
+                                matches::Access {
+                                    creator_ip: None,
+                                    invited,
+                                    player_made: self.entry.admission.player_made,
+                                },
+                            )
                             .map_err(|e| tracing::warn!(error = %e, "next match not created"))
                             .ok()
-                            .map(|m| m.match_id)
+                            .map(|(m, _)| m.match_id)
                     });
                     let msg = ServerMsg::VoteResult {
                         match_id: self.entry.id.clone(),
@@ -716,7 +807,13 @@ impl<H: MatchHandler> MatchTask<H> {
         }
     }
 
-    async fn store_result(&self, result: MatchResult) {
+    async fn store_result(&self, mut result: MatchResult) {
+        // A match a player set up counts only with enough distinct players: a player and an
+        // alt account cannot farm wins. Matches the server made (matchmaking) always count.
+        let min = self.node.cfg.min_players_for_stats;
+        if self.entry.admission.player_made && result.distinct_players() < min {
+            result.stats_counted = false;
+        }
         let store = self.node.app.store.clone();
         let game = self.entry.game;
         let stored = tokio::task::spawn_blocking(move || {

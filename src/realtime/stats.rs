@@ -19,6 +19,9 @@ pub struct Stats {
     pub dropped_slow: AtomicU64,
     pub stale: AtomicU64,
     pub violations: AtomicU64,
+    /// QUIC Retry packets sent, and handshakes refused over the per-address cap.
+    pub retried: AtomicU64,
+    pub refused: AtomicU64,
 }
 
 fn histogram() -> Mutex<Histogram<u64>> {
@@ -39,6 +42,8 @@ impl Default for Stats {
             dropped_slow: AtomicU64::new(0),
             stale: AtomicU64::new(0),
             violations: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
         }
     }
 }
@@ -70,7 +75,7 @@ impl Stats {
             .record(micros(late));
     }
 
-    pub fn snapshot(&self, connections: u64, matches: u64) -> RealtimeStats {
+    pub fn snapshot(&self, connections: u64, pending: u64, matches: u64) -> RealtimeStats {
         let t = self.ticks.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let l = self
             .lateness
@@ -91,6 +96,9 @@ impl Stats {
         };
         RealtimeStats {
             connections,
+            pending,
+            handshakes_retried: self.retried.load(Ordering::Relaxed),
+            handshakes_refused: self.refused.load(Ordering::Relaxed),
             matches,
             ticks: t.len(),
             tick_p50_us: q(&t, 0.5),

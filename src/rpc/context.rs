@@ -8,6 +8,17 @@ use crate::store::{GameId, GameStore};
 
 use super::{Caller, CallerClass, RpcError};
 
+tokio::task_local! {
+    /// The client address of the request being served, set by the transport around
+    /// [`Registry::call`](super::Registry::call) (HTTPS: after `trusted_proxies`).
+    static CLIENT_IP: std::net::IpAddr;
+}
+
+/// Runs `f` (a registry call) with `ip` as its client address.
+pub async fn with_client_ip<F: std::future::Future>(ip: std::net::IpAddr, f: F) -> F::Output {
+    CLIENT_IP.scope(ip, f).await
+}
+
 #[derive(Clone)]
 pub struct RpcContext {
     pub app: App,
@@ -55,6 +66,12 @@ impl RpcContext {
             Caller::Admin(id) => *id,
             Caller::Server => None,
         }
+    }
+
+    /// The client address of this call, when the transport knows one (HTTPS does; the admin
+    /// socket does not).
+    pub fn client_ip(&self) -> Option<std::net::IpAddr> {
+        CLIENT_IP.try_with(|ip| *ip).ok()
     }
 
     /// True for server and admin callers.

@@ -9,7 +9,7 @@ pub mod limit;
 mod registry;
 
 pub use caller::{Caller, CallerClass, SessionUser};
-pub use context::RpcContext;
+pub use context::{with_client_ip, RpcContext};
 pub use error::RpcError;
 pub use limit::{Limit, Limiters};
 pub use registry::{decode, json_kind, session_game, Entry, JobHandler, Registry};

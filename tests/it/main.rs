@@ -21,4 +21,5 @@ mod ops_signals;
 mod realtime_arena;
 mod realtime_ban;
 mod realtime_connect;
+mod realtime_hardening;
 mod realtime_rooms;

@@ -19,7 +19,8 @@ async fn rooms_hand_out_single_use_tickets() {
     let room = alice
         .rpc(
             "room_create",
-            json!({"game_id": game, "mode": "arena", "label": "ranked", "private": true}),
+            json!({"game_id": game, "mode": "arena", "label": "ranked", "private": true,
+                   "invite": [bob.user_id()]}),
         )
         .await
         .unwrap();
@@ -38,19 +39,19 @@ async fn rooms_hand_out_single_use_tickets() {
     assert_eq!(e.code(), Some(Code::Refused.as_u16()), "{e}");
     let e = b.join_match(&match_id, Some(&ticket)).await.unwrap_err();
     assert_eq!(e.code(), Some(Code::Refused.as_u16()), "{e}");
-    // That attempt spent it.
-    let e = a.join_match(&match_id, Some(&ticket)).await.unwrap_err();
-    assert_eq!(e.code(), Some(Code::NotFound.as_u16()), "{e}");
-
+    // That attempt did not spend it: it is still its owner's, once.
+    let j = a.join_match(&match_id, Some(&ticket)).await.unwrap();
+    assert_eq!(j.label, "ranked");
     let again = alice
         .rpc("room_join", json!({"game_id": game, "match_id": match_id}))
         .await
         .unwrap();
-    let j = a
-        .join_match(&match_id, again["ticket"].as_str())
+    a.leave_match(&match_id).await.unwrap();
+    let e = a.join_match(&match_id, Some(&ticket)).await.unwrap_err();
+    assert_eq!(e.code(), Some(Code::NotFound.as_u16()), "{e}");
+    a.join_match(&match_id, again["ticket"].as_str())
         .await
         .unwrap();
-    assert_eq!(j.label, "ranked");
     let bt = bob
         .rpc("room_join", json!({"game_id": game, "match_id": match_id}))
         .await

@@ -11,7 +11,8 @@ mod rpc;
 use std::sync::Arc;
 
 pub use model::{
-    Endpoint, LiveMatch, MatchResult, PlayerResult, Presence, RealtimeStats, Suspicion, Ticket,
+    Access, Endpoint, LiveMatch, MatchResult, PlayerResult, Presence, RealtimeStats, Suspicion,
+    Ticket,
 };
 
 use crate::auth::UserId;
@@ -83,7 +84,15 @@ pub struct NewMatch {
 
 /// The live matches of this node, as the realtime transport keeps them.
 pub trait MatchDirectory: Send + Sync {
-    fn create(&self, new: NewMatch) -> Result<LiveMatch, DirectoryError>;
+    fn create(&self, new: NewMatch) -> Result<LiveMatch, DirectoryError> {
+        self.create_with(new, Access::default()).map(|(m, _)| m)
+    }
+    /// Creates a match with its access rules; a private one comes with its join code.
+    fn create_with(
+        &self,
+        new: NewMatch,
+        access: Access,
+    ) -> Result<(LiveMatch, Option<String>), DirectoryError>;
     fn find(&self, game: GameId, match_id: &str) -> Option<LiveMatch>;
     /// Public matches with open slots, newest first.
     fn list(
@@ -93,10 +102,23 @@ pub trait MatchDirectory: Send + Sync {
         label: Option<&str>,
         limit: usize,
     ) -> Vec<LiveMatch>;
-    /// A single-use join ticket for `user` into a live match with an open slot.
+    /// A single-use join ticket for `user` into a live match with an open slot, private or
+    /// not: for server logic that has decided the user may join (matchmaking).
     fn ticket(&self, game: GameId, match_id: &str, user: UserId) -> Result<Ticket, DirectoryError>;
-    /// Who is online in `game` (only `users` when not empty).
+    /// A ticket a player asked for (`room_join`): a private match is refused unless `user`
+    /// is invited, already in it, or presents its `join_code`.
+    fn ticket_for_player(
+        &self,
+        game: GameId,
+        match_id: &str,
+        user: UserId,
+        join_code: Option<&str>,
+    ) -> Result<Ticket, DirectoryError>;
+    /// Who is online in `game` (only `users` when not empty), private matches included.
     fn presences(&self, game: GameId, users: &[UserId]) -> Vec<Presence>;
+    /// As [`Self::presences`], as `viewer` may see it: private matches `viewer` is not in
+    /// are left out of `match_ids`.
+    fn presences_seen_by(&self, game: GameId, users: &[UserId], viewer: UserId) -> Vec<Presence>;
     fn endpoint(&self) -> Endpoint;
     /// Current figures; `reset` starts the tick histograms afresh after reading.
     fn stats(&self, reset: bool) -> RealtimeStats;
@@ -114,8 +136,9 @@ fn history_key(user: UserId, ended_at: i64, match_id: &str) -> Key {
     Key::new().uuid(user).i64_desc(ended_at).str(match_id)
 }
 
-/// Stores a finished match and moves each player's profile stats, all in one transaction.
-/// Storing the same match twice changes nothing the second time.
+/// Stores a finished match and, unless `result.stats_counted` is false, moves each player's
+/// profile stats, all in one transaction. Storing the same match twice changes nothing the
+/// second time.
 pub fn record_result(game: &GameStore, result: &MatchResult) -> Result<(), StoreError> {
     if result.match_id.is_empty() || result.match_id.contains('\0') {
         return Err(StoreError::Invalid(
@@ -144,6 +167,9 @@ pub fn record_result(game: &GameStore, result: &MatchResult) -> Result<(), Store
                 history_key(p.user_id, result.ended_at, &result.match_id),
                 &(),
             )?;
+            if !result.stats_counted {
+                continue;
+            }
             let mut profile: Profile = tx.get(3, profiles::key(p.user_id))?.unwrap_or_default();
             let won = i64::from(result.won(p.user_id));
             for (stat, by) in [

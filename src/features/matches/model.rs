@@ -39,9 +39,25 @@ pub struct MatchResult {
     pub ended_at: i64,
     pub duration_ms: u64,
     pub players: Vec<PlayerResult>,
+    /// Whether the result moved the players' profile stats: false for a match a player
+    /// created that had fewer than `realtime.min_players_for_stats` distinct players.
+    #[serde(default = "counted")]
+    pub stats_counted: bool,
+}
+
+fn counted() -> bool {
+    true
 }
 
 impl MatchResult {
+    /// Distinct players who took part (leavers included).
+    pub fn distinct_players(&self) -> usize {
+        let mut ids: Vec<UserId> = self.players.iter().map(|p| p.user_id).collect();
+        ids.sort();
+        ids.dedup();
+        ids.len()
+    }
+
     /// True when `user` was on the winning team.
     pub fn won(&self, user: UserId) -> bool {
         match &self.winner {
@@ -80,6 +96,27 @@ pub struct LiveMatch {
     pub private: bool,
     /// Unix milliseconds.
     pub created_at: i64,
+    /// Arena: the map, kill limit and time limit (absent in modes without them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kill_limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_limit_secs: Option<u32>,
+}
+
+/// Who may join a private match besides holders of a server-issued ticket: the invited
+/// users, and anyone who presents its join code.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// The client address the create came from (counted against
+    /// `realtime.max_matches_per_ip`).
+    pub creator_ip: Option<std::net::IpAddr>,
+    /// Users invited to a private match (the creator always is).
+    pub invited: Vec<UserId>,
+    /// Set up by players even without a `creator` (a vote's next match after a player's
+    /// match): its stats count only with `realtime.min_players_for_stats` players.
+    pub player_made: bool,
 }
 
 /// A single-use pass into one match for one user, handed out over HTTPS.
@@ -115,6 +152,15 @@ pub struct Presence {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RealtimeStats {
     pub connections: u64,
+    /// Connections in the QUIC handshake or before a successful `hello`.
+    #[serde(default)]
+    pub pending: u64,
+    /// QUIC Retry packets sent to validate a client's address.
+    #[serde(default)]
+    pub handshakes_retried: u64,
+    /// Handshakes refused (over `realtime.max_pending_per_ip`).
+    #[serde(default)]
+    pub handshakes_refused: u64,
     pub matches: u64,
     pub ticks: u64,
     pub tick_p50_us: u64,

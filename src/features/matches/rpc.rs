@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 
-use super::{directory, LiveMatch, MatchResult, NewMatch, Presence, RealtimeStats, Suspicion};
+use super::{
+    directory, Access, LiveMatch, MatchResult, NewMatch, Presence, RealtimeStats, Suspicion,
+};
 use crate::auth::UserId;
 use crate::features::paging;
 use crate::rpc::{RpcContext, RpcError};
@@ -19,7 +21,13 @@ pub struct CreateRequest {
     params: serde_json::Value,
     #[serde(default)]
     private: bool,
+    /// Users invited to a private room (the creator always is).
+    #[serde(default)]
+    invite: Vec<UserId>,
 }
+
+/// Most users one `room_create` may invite.
+const MAX_INVITES: usize = 64;
 
 /// What a QUIC client needs to join: where, which match, and a single-use ticket.
 #[derive(Serialize)]
@@ -34,6 +42,10 @@ pub struct RoomReply {
     /// Unix milliseconds.
     ticket_expires_at: i64,
     private: bool,
+    /// A private room's join code, for its creator to share: `room_join` with it lets anyone
+    /// in. Only in the `room_create` reply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    join_code: Option<String>,
 }
 
 fn room_reply(
@@ -41,9 +53,10 @@ fn room_reply(
     game: crate::store::GameId,
     m: &LiveMatch,
     user: UserId,
+    join_code: Option<&str>,
 ) -> Result<RoomReply, RpcError> {
     let dir = directory(&ctx.app)?;
-    let ticket = dir.ticket(game, &m.match_id, user)?;
+    let ticket = dir.ticket_for_player(game, &m.match_id, user, join_code)?;
     let endpoint = dir.endpoint();
     Ok(RoomReply {
         match_id: m.match_id.clone(),
@@ -55,22 +68,42 @@ fn room_reply(
         ticket: ticket.ticket,
         ticket_expires_at: ticket.expires_at,
         private: m.private,
+        join_code: None,
     })
 }
 
 pub async fn room_create(ctx: RpcContext, req: CreateRequest) -> Result<RoomReply, RpcError> {
     let game = ctx.game(&req.game_id)?;
     let user = ctx.user(req.user_id)?;
+    if req.invite.len() > MAX_INVITES {
+        return Err(RpcError::invalid(format!(
+            "invite: at most {MAX_INVITES} users"
+        )));
+    }
+    if !req.private && !req.invite.is_empty() {
+        return Err(RpcError::invalid(
+            "invite: only a private room takes invitations (set private: true)",
+        ));
+    }
     let dir = directory(&ctx.app)?;
-    let m = dir.create(NewMatch {
-        game: game.id(),
-        mode: req.mode,
-        label: req.label,
-        params: req.params,
-        private: req.private,
-        creator: Some(user),
-    })?;
-    room_reply(&ctx, game.id(), &m, user)
+    let (m, join_code) = dir.create_with(
+        NewMatch {
+            game: game.id(),
+            mode: req.mode,
+            label: req.label,
+            params: req.params,
+            private: req.private,
+            creator: Some(user),
+        },
+        Access {
+            creator_ip: ctx.client_ip(),
+            invited: req.invite,
+            player_made: true,
+        },
+    )?;
+    let mut reply = room_reply(&ctx, game.id(), &m, user, None)?;
+    reply.join_code = join_code;
+    Ok(reply)
 }
 
 #[derive(Deserialize)]
@@ -80,6 +113,9 @@ pub struct JoinRequest {
     #[serde(default)]
     user_id: Option<UserId>,
     match_id: String,
+    /// A private room's join code (not needed when invited).
+    #[serde(default)]
+    join_code: Option<String>,
 }
 
 pub async fn room_join(ctx: RpcContext, req: JoinRequest) -> Result<RoomReply, RpcError> {
@@ -89,7 +125,7 @@ pub async fn room_join(ctx: RpcContext, req: JoinRequest) -> Result<RoomReply, R
     let m = dir
         .find(game.id(), &req.match_id)
         .ok_or_else(|| RpcError::NotFound(format!("match_id: no live match {}", req.match_id)))?;
-    room_reply(&ctx, game.id(), &m, user)
+    room_reply(&ctx, game.id(), &m, user, req.join_code.as_deref())
 }
 
 #[derive(Deserialize)]
@@ -201,9 +237,15 @@ pub async fn presence_list(
         return Err(RpcError::invalid("user_ids: at most 1000"));
     }
     let dir = directory(&ctx.app)?;
-    Ok(PresenceReply {
-        presences: dir.presences(game.id(), &req.user_ids),
-    })
+    // Players do not learn the ids of private matches they are not in; servers and admins
+    // see everything.
+    let presences = match ctx.caller {
+        crate::rpc::Caller::Player(ref s) => {
+            dir.presences_seen_by(game.id(), &req.user_ids, s.user_id)
+        }
+        _ => dir.presences(game.id(), &req.user_ids),
+    };
+    Ok(PresenceReply { presences })
 }
 
 #[derive(Deserialize)]
