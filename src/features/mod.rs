@@ -15,6 +15,7 @@ pub mod paging;
 pub mod profiles;
 pub mod rewards;
 pub mod storage;
+pub mod tournaments;
 pub mod vault;
 pub mod wallet;
 
