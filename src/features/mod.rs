@@ -8,6 +8,7 @@ pub mod daily_rewards;
 pub mod games;
 pub mod health;
 pub mod inventory;
+pub mod leaderboards;
 pub mod matches;
 pub mod missions;
 pub mod moderation;
@@ -39,4 +40,5 @@ pub fn register_all(r: &mut Registry) {
     missions::register(r);
     notifications::register(r);
     batch::register(r);
+    leaderboards::register(r);
 }
