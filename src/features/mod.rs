@@ -18,6 +18,7 @@ pub mod profiles;
 pub mod rewards;
 pub mod schedule;
 pub mod storage;
+pub mod tournaments;
 pub mod vault;
 pub mod wallet;
 

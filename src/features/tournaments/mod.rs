@@ -1,0 +1,3 @@
+//! Tournaments.
+
+pub mod formats;
