@@ -61,6 +61,12 @@ pub enum Operation {
         #[serde(default)]
         out: Option<PathBuf>,
     },
+    AchievementsLoad {
+        game_id: String,
+        achievements: Vec<Value>,
+        #[serde(default)]
+        replace: bool,
+    },
 }
 
 /// Whether a server is running (the operation came over its socket) or the CLI opened a
@@ -156,6 +162,18 @@ pub async fn perform(app: &App, op: Operation, mode: Mode) -> Result<Value, RpcE
                 })
                 .collect();
             Ok(json!({ "entries": entries }))
+        }
+        Operation::AchievementsLoad {
+            game_id,
+            achievements,
+            replace,
+        } => {
+            app.call(
+                CALLER,
+                "achievements_bulk_create",
+                json!({ "game_id": game_id, "achievements": achievements, "replace": replace }),
+            )
+            .await
         }
         Operation::BackupCreate { out } => {
             if let Some(p) = &out {

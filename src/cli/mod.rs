@@ -1,5 +1,6 @@
 //! The `outpost` command line: `serve` and the admin's subcommands.
 
+mod achievements;
 mod backup;
 mod game;
 mod moderation;
@@ -101,6 +102,11 @@ pub enum Command {
         #[command(subcommand)]
         cmd: CertCmd,
     },
+    /// Load achievement definitions (templates) into a game.
+    Achievements {
+        #[command(subcommand)]
+        cmd: achievements::AchievementsCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -161,6 +167,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status => status::run(&load(&cli, None)?.config, cli.json),
         Command::Game { cmd } => game::run(&load(&cli, None)?.config, cmd, cli.json),
+        Command::Achievements { cmd } => {
+            achievements::run(&load(&cli, None)?.config, cmd, cli.json)
+        }
         Command::User { cmd } => user::run(&load(&cli, None)?.config, cmd, cli.json),
         Command::Ban {
             user,

@@ -1,9 +1,11 @@
 //! Every capability, one folder each. A feature knows the store and the RPC layer, never a
 //! transport.
 
+pub mod achievements;
 pub mod backups;
 pub mod batch;
 pub mod daily_rewards;
+pub mod events;
 pub mod games;
 pub mod health;
 pub mod inventory;
@@ -14,6 +16,7 @@ pub mod notifications;
 pub mod paging;
 pub mod profiles;
 pub mod rewards;
+pub mod seasons;
 pub mod storage;
 pub mod vault;
 pub mod wallet;
@@ -35,4 +38,7 @@ pub fn register_all(r: &mut Registry) {
     missions::register(r);
     notifications::register(r);
     batch::register(r);
+    achievements::register(r);
+    seasons::register(r);
+    events::register(r);
 }
