@@ -4,6 +4,7 @@
 pub mod achievements;
 pub mod backups;
 pub mod batch;
+pub mod clock;
 pub mod daily_rewards;
 pub mod events;
 pub mod games;
@@ -16,6 +17,7 @@ pub mod notifications;
 pub mod paging;
 pub mod profiles;
 pub mod rewards;
+pub mod schedule;
 pub mod seasons;
 pub mod storage;
 pub mod vault;
@@ -26,6 +28,7 @@ use crate::rpc::Registry;
 /// Registers every feature's RPCs.
 pub fn register_all(r: &mut Registry) {
     games::register(r);
+    clock::register(r);
     health::register(r);
     moderation::register(r);
     matches::register(r);
