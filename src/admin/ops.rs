@@ -61,20 +61,12 @@ pub enum Operation {
         #[serde(default)]
         out: Option<PathBuf>,
     },
-<<<<<<< HEAD
-    AchievementsLoad {
-        game_id: String,
-        achievements: Vec<Value>,
-        #[serde(default)]
-        replace: bool,
-=======
     /// Any registered RPC, as the admin socket's caller (for commands that are thin
     /// wrappers of an admin RPC, like `outpost clock advance`).
     Rpc {
         id: String,
         #[serde(default)]
         payload: Value,
->>>>>>> main
     },
 }
 
@@ -172,18 +164,6 @@ pub async fn perform(app: &App, op: Operation, mode: Mode) -> Result<Value, RpcE
                 })
                 .collect();
             Ok(json!({ "entries": entries }))
-        }
-        Operation::AchievementsLoad {
-            game_id,
-            achievements,
-            replace,
-        } => {
-            app.call(
-                CALLER,
-                "achievements_bulk_create",
-                json!({ "game_id": game_id, "achievements": achievements, "replace": replace }),
-            )
-            .await
         }
         Operation::BackupCreate { out } => {
             if let Some(p) = &out {

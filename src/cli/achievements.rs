@@ -77,10 +77,13 @@ pub fn run(cfg: &Config, cmd: &AchievementsCmd, json: bool) -> anyhow::Result<Ex
             let game_id = game_id(cfg, game)?;
             let reply = operate(
                 cfg,
-                Operation::AchievementsLoad {
-                    game_id,
-                    achievements,
-                    replace: *replace,
+                Operation::Rpc {
+                    id: "achievements_bulk_create".into(),
+                    payload: serde_json::json!({
+                        "game_id": game_id,
+                        "achievements": achievements,
+                        "replace": replace,
+                    }),
                 },
             )?;
             if json {

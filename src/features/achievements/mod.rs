@@ -16,10 +16,10 @@ pub use model::{Achievement, Kind, Progress, Rarity, Tier};
 use crate::app::App;
 use crate::auth::UserId;
 use crate::features::missions::Reporter;
+use crate::features::profiles;
 use crate::features::rewards::{self, Granted};
 use crate::features::seasons::{self, XpSource};
 use crate::features::vault::{self, fail, Vault, EXTRA};
-use crate::features::profiles;
 use crate::rpc::{Limit, Registry, RpcError};
 use crate::store::{GameStore, Key, KeyReader, StoreError};
 
@@ -221,7 +221,10 @@ pub async fn report(
                 Some(p) => p,
                 None => tx.get(EXTRA, &pk)?.unwrap_or_default(),
             };
-            if tx.get::<(), RpcError>(EXTRA + 2, Key::new().uuid(user))?.is_none() {
+            if tx
+                .get::<(), RpcError>(EXTRA + 2, Key::new().uuid(user))?
+                .is_none()
+            {
                 tx.insert(EXTRA + 2, Key::new().uuid(user), &())?;
                 tx.increment(EXTRA + 1, players_key(), 1)?;
             }
@@ -234,7 +237,11 @@ pub async fn report(
                 if !reached.iter().any(|s| s == step) || rewards::rules::is_empty(reward) {
                     continue;
                 }
-                let idx = a.steps().iter().position(|(s, _, _)| *s == step).unwrap_or(0);
+                let idx = a
+                    .steps()
+                    .iter()
+                    .position(|(s, _, _)| *s == step)
+                    .unwrap_or(0);
                 let key = format!("achievement:{}:{step}", a.achievement_id);
                 let reason = format!("achievement {} {step}", a.achievement_id);
                 let request = serde_json::json!({ "reward": reward, "reason": reason });
@@ -319,9 +326,7 @@ pub async fn sync_stats(app: &App, game: &GameStore, user: UserId) -> Result<(),
     for (stat, ids) in by_stat {
         let value = profile.stats.get(&stat).copied().unwrap_or(0).max(0) as u64;
         for id in ids {
-            let p: Progress = progress
-                .get(progress_key(user, &id))?
-                .unwrap_or_default();
+            let p: Progress = progress.get(progress_key(user, &id))?.unwrap_or_default();
             if value > p.progress && seen.insert(id.clone()) {
                 reports.push(Report {
                     achievement_id: id,

@@ -91,7 +91,10 @@ fn reward_of(
         (Some(_), Some(_)) => Err(invalid(format!(
             "{field}: give `reward` or `rewards`, not both"
         ))),
-        (Some(v), None) => Ok(rewards::rules::from_shorthand(&format!("{field}.reward"), v)?),
+        (Some(v), None) => Ok(rewards::rules::from_shorthand(
+            &format!("{field}.reward"),
+            v,
+        )?),
         (None, Some(v)) => Ok(rewards::rules::from_shorthand(
             &format!("{field}.rewards"),
             v,
@@ -353,9 +356,11 @@ mod tests {
 
     #[test]
     fn seed_shorthand_rewards_become_currencies_xp_and_badge() {
-        let a = def(json!({"achievement_id": "science", "title": "Science Genius",
+        let a = def(
+            json!({"achievement_id": "science", "title": "Science Genius",
             "type": "incremental", "target": 100, "rarity": "epic",
-            "rewards": {"coins": 2000, "xp": 1000, "badge": "science_badge"}}))
+            "rewards": {"coins": 2000, "xp": 1000, "badge": "science_badge"}}),
+        )
         .unwrap();
         assert_eq!(a.reward.currencies.get("coins"), Some(&2000));
         assert_eq!(a.reward.xp, 1000);
@@ -365,13 +370,17 @@ mod tests {
 
     #[test]
     fn tiers_go_bronze_to_platinum_with_rising_thresholds() {
-        let e = def(json!({"achievement_id": "k", "title": "K", "type": "tiered",
-            "tiers": [{"name": "bronze", "threshold": 10}, {"name": "gold", "threshold": 20}]}))
+        let e = def(
+            json!({"achievement_id": "k", "title": "K", "type": "tiered",
+            "tiers": [{"name": "bronze", "threshold": 10}, {"name": "gold", "threshold": 20}]}),
+        )
         .unwrap_err()
         .to_string();
         assert!(e.contains("tiers[1].name"), "{e}");
-        let e = def(json!({"achievement_id": "k", "title": "K", "type": "tiered",
-            "tiers": [{"name": "bronze", "threshold": 10}, {"name": "silver", "threshold": 10}]}))
+        let e = def(
+            json!({"achievement_id": "k", "title": "K", "type": "tiered",
+            "tiers": [{"name": "bronze", "threshold": 10}, {"name": "silver", "threshold": 10}]}),
+        )
         .unwrap_err()
         .to_string();
         assert!(e.contains("tiers[1].threshold"), "{e}");
@@ -387,9 +396,11 @@ mod tests {
 
     #[test]
     fn progress_reaches_each_tier_once() {
-        let a = def(json!({"achievement_id": "k", "title": "K", "type": "tiered",
+        let a = def(
+            json!({"achievement_id": "k", "title": "K", "type": "tiered",
             "tiers": [{"name": "bronze", "threshold": 10, "rewards": {"coins": 1}},
-                      {"name": "silver", "threshold": 50, "rewards": {"coins": 2}}]}))
+                      {"name": "silver", "threshold": 50, "rewards": {"coins": 2}}]}),
+        )
         .unwrap();
         let mut p = Progress::default();
         assert_eq!(advance(&a, &mut p, 60, 5), vec!["bronze", "silver"]);

@@ -11,7 +11,9 @@ pub mod rules;
 
 use std::collections::BTreeMap;
 
-pub use model::{AppliesTo, CommunityGoal, Event, EventMission, EventState, Participation, Recurrence};
+pub use model::{
+    AppliesTo, CommunityGoal, Event, EventMission, EventState, Participation, Recurrence,
+};
 
 use serde_json::{json, Map};
 
@@ -48,7 +50,11 @@ pub fn register(r: &mut Registry) {
         Limit::Read,
         rpc::player_progress,
     );
-    r.player("event_complete_mission", Limit::Write, rpc::complete_mission);
+    r.player(
+        "event_complete_mission",
+        Limit::Write,
+        rpc::complete_mission,
+    );
     r.player("event_contribute", Limit::Write, rpc::contribute);
     r.player("event_claim_rewards", Limit::Write, rpc::claim_rewards);
     r.player("event_get_leaderboard", Limit::Read, rpc::leaderboard);
@@ -110,8 +116,7 @@ pub fn boost_reward(game: &GameStore, reward: &Reward) -> Result<Reward, StoreEr
     }
     let percent = xp_multiplier(game, game.now(), XpTarget::Profile)?;
     let mut r = reward.clone();
-    r.xp = crate::features::seasons::rules::boosted(r.xp, percent)
-        .min(rewards::rules::MAX_XP);
+    r.xp = crate::features::seasons::rules::boosted(r.xp, percent).min(rewards::rules::MAX_XP);
     Ok(r)
 }
 
@@ -154,8 +159,8 @@ pub async fn create(game: &GameStore, e: Event) -> Result<Event, RpcError> {
 
 fn live_event(game: &GameStore, id: &str) -> Result<Event, RpcError> {
     crate::features::achievements::rules::check_id("event_id", id)?;
-    let e = load(game, id)?
-        .ok_or_else(|| RpcError::NotFound(format!("event_id: no event `{id}`")))?;
+    let e =
+        load(game, id)?.ok_or_else(|| RpcError::NotFound(format!("event_id: no event `{id}`")))?;
     if !rules::is_live(&e, game.now()) {
         return Err(RpcError::FailedPrecondition(format!(
             "event `{id}` is not running (from {} to {})",
@@ -166,7 +171,13 @@ fn live_event(game: &GameStore, id: &str) -> Result<Event, RpcError> {
     Ok(e)
 }
 
-fn capped(current: u64, asked: u64, by: Reporter, trusted: bool, cap: u64) -> Result<u64, RpcError> {
+fn capped(
+    current: u64,
+    asked: u64,
+    by: Reporter,
+    trusted: bool,
+    cap: u64,
+) -> Result<u64, RpcError> {
     if !trusted && by == Reporter::Server {
         return Err(RpcError::PermissionDenied(
             "this is reported by the game server only".into(),
@@ -192,14 +203,22 @@ pub async fn contribute(
         .goals
         .iter()
         .find(|g| g.goal_id == goal_id)
-        .ok_or_else(|| RpcError::NotFound(format!("goal_id: event `{id}` has no goal `{goal_id}`")))?;
+        .ok_or_else(|| {
+            RpcError::NotFound(format!("goal_id: event `{id}` has no goal `{goal_id}`"))
+        })?;
     if amount == 0 || amount > rules::MAX_AMOUNT {
         return Err(RpcError::invalid(format!(
             "amount must be between 1 and {}",
             rules::MAX_AMOUNT
         )));
     }
-    let add = capped(0, amount, goal.contribution_by, trusted, goal.max_player_contribution)?;
+    let add = capped(
+        0,
+        amount,
+        goal.contribution_by,
+        trusted,
+        goal.max_player_contribution,
+    )?;
     let parts = game.tree(PARTICIPATION)?;
     let totals = game.tree(TOTALS)?;
     let now = game.now();
@@ -237,7 +256,9 @@ pub async fn report_mission(
         .find(|m| m.mission_id == mission_id)
         .cloned()
         .ok_or_else(|| {
-            RpcError::NotFound(format!("mission_id: event `{id}` has no mission `{mission_id}`"))
+            RpcError::NotFound(format!(
+                "mission_id: event `{id}` has no mission `{mission_id}`"
+            ))
         })?;
     let parts = game.tree(PARTICIPATION)?;
     let now = game.now();
@@ -251,8 +272,14 @@ pub async fn report_mission(
             (Some(v), true) => v,
             (Some(v), false) => v.saturating_sub(current),
         };
-        let add = capped(current, asked, m.progress_by, trusted, m.max_player_increment)
-            .map_err(fail::<RpcError, _>)?;
+        let add = capped(
+            current,
+            asked,
+            m.progress_by,
+            trusted,
+            m.max_player_increment,
+        )
+        .map_err(fail::<RpcError, _>)?;
         let new = current.saturating_add(add).min(m.target);
         p.missions.insert(mission_id.to_string(), new);
         p.updated_at = now;
@@ -299,7 +326,10 @@ pub fn due(e: &Event, occ: u32, p: &Participation, totals: &BTreeMap<String, u64
             out.push(Due {
                 key: format!("event:{}:{occ}:goal:{}:{i}", e.event_id, g.goal_id),
                 reward: g.thresholds[i].reward.clone(),
-                reason: format!("event {} goal {} threshold {}", e.event_id, g.goal_id, g.thresholds[i].at),
+                reason: format!(
+                    "event {} goal {} threshold {}",
+                    e.event_id, g.goal_id, g.thresholds[i].at
+                ),
                 kind: "goal",
                 id: g.goal_id.clone(),
             });
@@ -311,7 +341,12 @@ pub fn due(e: &Event, occ: u32, p: &Participation, totals: &BTreeMap<String, u64
 fn totals(game: &GameStore, e: &Event, occ: u32) -> Result<BTreeMap<String, u64>, StoreError> {
     e.goals
         .iter()
-        .map(|g| Ok((g.goal_id.clone(), total(game, &e.event_id, occ, &g.goal_id)?)))
+        .map(|g| {
+            Ok((
+                g.goal_id.clone(),
+                total(game, &e.event_id, occ, &g.goal_id)?,
+            ))
+        })
         .collect()
 }
 
@@ -414,9 +449,15 @@ fn announce(app: &App, game: &GameStore, e: &Event, started: bool) {
         return;
     }
     let (code, subject) = if started {
-        (notifications::codes::EVENT_STARTED, format!("{} has started", e.title))
+        (
+            notifications::codes::EVENT_STARTED,
+            format!("{} has started", e.title),
+        )
     } else {
-        (notifications::codes::EVENT_ENDED, format!("{} has ended", e.title))
+        (
+            notifications::codes::EVENT_ENDED,
+            format!("{} has ended", e.title),
+        )
     };
     let mut content = Map::new();
     content.insert("event_id".into(), json!(e.event_id));
@@ -470,12 +511,21 @@ fn transition(
 /// participant what is due (once: keyed payouts), then schedules the next occurrence of a
 /// recurring event or ends it. Re-running resumes a settlement cut short. Returns how many
 /// rewards were paid by this run.
-pub async fn settle(app: &App, game: &GameStore, id: &str, stop_recurring: bool) -> Result<usize, RpcError> {
+pub async fn settle(
+    app: &App,
+    game: &GameStore,
+    id: &str,
+    stop_recurring: bool,
+) -> Result<usize, RpcError> {
     let now = game.now();
     let Some(e) = transition(
         game,
         id,
-        &[EventState::Scheduled, EventState::Active, EventState::Settling],
+        &[
+            EventState::Scheduled,
+            EventState::Active,
+            EventState::Settling,
+        ],
         |e| {
             e.state = EventState::Settling;
             e.ends_at = e.ends_at.min(now);
@@ -579,14 +629,20 @@ pub fn contributors(
     let prefix = part_prefix(&e.event_id, occ);
     let plen = prefix.as_bytes().len();
     let mut rows = Vec::new();
-    for r in game.tree(PARTICIPATION)?.scan_prefix::<Participation>(&prefix) {
+    for r in game
+        .tree(PARTICIPATION)?
+        .scan_prefix::<Participation>(&prefix)
+    {
         let (k, p) = r?;
         let Some(u) = KeyReader::new(&k[plen..]).uuid() else {
             continue;
         };
         let score: u64 = match goal {
             Some(g) => p.contributions.get(g).copied().unwrap_or(0),
-            None => p.contributions.values().fold(0u64, |a, b| a.saturating_add(*b)),
+            None => p
+                .contributions
+                .values()
+                .fold(0u64, |a, b| a.saturating_add(*b)),
         };
         if score > 0 {
             rows.push((u, score, p.updated_at));

@@ -120,7 +120,12 @@ pub struct ProgressRequest {
     occurrence: Option<u32>,
 }
 
-fn progress_view(game: &GameStore, e: &Event, occ: u32, p: &Participation) -> Result<Value, RpcError> {
+fn progress_view(
+    game: &GameStore,
+    e: &Event,
+    occ: u32,
+    p: &Participation,
+) -> Result<Value, RpcError> {
     let missions: Vec<Value> = e
         .missions
         .iter()
@@ -279,9 +284,7 @@ pub async fn claim_rewards(ctx: RpcContext, req: ClaimRequest) -> Result<Value, 
     let user = ctx.user(req.user_id)?;
     let only = match (req.mission_id, req.goal_id) {
         (Some(_), Some(_)) => {
-            return Err(RpcError::invalid(
-                "give mission_id or goal_id, not both",
-            ))
+            return Err(RpcError::invalid("give mission_id or goal_id, not both"))
         }
         (Some(m), None) => {
             check_id("mission_id", &m)?;

@@ -236,12 +236,17 @@ pub fn event(req: &EventInput, now: i64) -> Result<Event, RpcError> {
         let f = format!("missions[{i}]");
         check_id(&format!("{f}.mission_id"), &m.mission_id)?;
         if missions.iter().any(|x| x.mission_id == m.mission_id) {
-            return Err(invalid(format!("{f}.mission_id: `{}` appears twice", m.mission_id)));
+            return Err(invalid(format!(
+                "{f}.mission_id: `{}` appears twice",
+                m.mission_id
+            )));
         }
         check_name(&format!("{f}.title"), &m.title)?;
         check_text(&format!("{f}.description"), &m.description, 512)?;
         if m.target == 0 || m.target > MAX_AMOUNT {
-            return Err(invalid(format!("{f}.target must be between 1 and {MAX_AMOUNT}")));
+            return Err(invalid(format!(
+                "{f}.target must be between 1 and {MAX_AMOUNT}"
+            )));
         }
         missions.push(EventMission {
             mission_id: m.mission_id.clone(),
@@ -265,7 +270,10 @@ pub fn event(req: &EventInput, now: i64) -> Result<Event, RpcError> {
         let f = format!("goals[{i}]");
         check_id(&format!("{f}.goal_id"), &g.goal_id)?;
         if goals.iter().any(|x| x.goal_id == g.goal_id) {
-            return Err(invalid(format!("{f}.goal_id: `{}` appears twice", g.goal_id)));
+            return Err(invalid(format!(
+                "{f}.goal_id: `{}` appears twice",
+                g.goal_id
+            )));
         }
         check_name(&format!("{f}.title"), &g.title)?;
         check_text(&format!("{f}.description"), &g.description, 512)?;
@@ -399,7 +407,11 @@ pub fn next_window(r: &Recurrence, after: i64) -> Option<(i64, i64)> {
     match r {
         Recurrence::Weekends => {
             let (s, e) = weekend_at_or_after(after);
-            Some(if s < after { (s + 7 * DAY, e + 7 * DAY) } else { (s, e) })
+            Some(if s < after {
+                (s + 7 * DAY, e + 7 * DAY)
+            } else {
+                (s, e)
+            })
         }
         Recurrence::Dates { windows } => windows.iter().copied().find(|(s, _)| *s >= after),
         Recurrence::Cron {
@@ -502,7 +514,9 @@ impl Cron {
 
     /// The first matching minute at or after `t` (within about 4 years).
     pub fn next_at_or_after(&self, t: i64) -> Option<i64> {
-        let mut at = Utc.timestamp_opt(t + (60 - t.rem_euclid(60)) % 60, 0).single()?;
+        let mut at = Utc
+            .timestamp_opt(t + (60 - t.rem_euclid(60)) % 60, 0)
+            .single()?;
         let limit = at + Duration::days(4 * 366);
         while at < limit {
             if self.months & (1 << at.month()) == 0 {
@@ -515,9 +529,7 @@ impl Cron {
                 continue;
             }
             if !self.day_matches(&at) {
-                at = (at + Duration::days(1))
-                    .with_hour(0)?
-                    .with_minute(0)?;
+                at = (at + Duration::days(1)).with_hour(0)?.with_minute(0)?;
                 continue;
             }
             if self.hours & (1 << at.hour()) == 0 {
@@ -584,7 +596,11 @@ mod tests {
             percent: p,
             applies_to: a,
         };
-        let live = [b(200, AppliesTo::All), b(150, AppliesTo::Season), b(300, AppliesTo::Profile)];
+        let live = [
+            b(200, AppliesTo::All),
+            b(150, AppliesTo::Season),
+            b(300, AppliesTo::Profile),
+        ];
         assert_eq!(stacked_percent(live.iter(), true), 250);
         assert_eq!(stacked_percent(live.iter(), false), 400);
         assert_eq!(stacked_percent([].iter(), true), 100);

@@ -63,7 +63,11 @@ pub fn from_shorthand(field: &str, v: &serde_json::Value) -> Result<Reward, Rewa
     for (k, val) in map {
         let at = |e: &dyn std::fmt::Display| invalid(&format!("{field}.{k}"), e);
         match k.as_str() {
-            "xp" => r.xp = val.as_u64().ok_or_else(|| at(&"must be a whole number >= 0"))?,
+            "xp" => {
+                r.xp = val
+                    .as_u64()
+                    .ok_or_else(|| at(&"must be a whole number >= 0"))?
+            }
             "badge" | "title" => {
                 let s = val.as_str().ok_or_else(|| at(&"must be text"))?.to_string();
                 if k == "badge" {
@@ -73,8 +77,10 @@ pub fn from_shorthand(field: &str, v: &serde_json::Value) -> Result<Reward, Rewa
                 }
             }
             "currencies" => {
-                r.currencies
-                    .extend(serde_json::from_value::<crate::features::wallet::Amounts>(val.clone()).map_err(|e| at(&e))?);
+                r.currencies.extend(
+                    serde_json::from_value::<crate::features::wallet::Amounts>(val.clone())
+                        .map_err(|e| at(&e))?,
+                );
             }
             "items" => {
                 let Value::Array(items) = val else {

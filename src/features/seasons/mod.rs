@@ -128,9 +128,7 @@ pub fn all(game: &GameStore) -> Result<Vec<Season>, StoreError> {
 
 /// The season running at `now`, if any (seasons never overlap).
 pub fn running(game: &GameStore, now: i64) -> Result<Option<Season>, StoreError> {
-    Ok(all(game)?
-        .into_iter()
-        .find(|s| rules::is_running(s, now)))
+    Ok(all(game)?.into_iter().find(|s| rules::is_running(s, now)))
 }
 
 pub fn pass(game: &GameStore, season: &str, user: UserId) -> Result<Pass, StoreError> {
@@ -154,16 +152,18 @@ pub async fn create(game: &GameStore, s: Season) -> Result<Season, RpcError> {
     let tree = game.tree(SEASONS)?;
     let others = all(game)?;
     Tree::transaction(&[&tree], |tx| {
-        if tx.get::<Season, RpcError>(0, season_key(&s.season_id))?.is_some() {
+        if tx
+            .get::<Season, RpcError>(0, season_key(&s.season_id))?
+            .is_some()
+        {
             return Err(fail(RpcError::AlreadyExists(format!(
                 "season_id: season `{}` exists",
                 s.season_id
             ))));
         }
-        if let Some(o) = others
-            .iter()
-            .find(|o| o.state != SeasonState::Ended && o.starts_at < s.ends_at && s.starts_at < o.ends_at)
-        {
+        if let Some(o) = others.iter().find(|o| {
+            o.state != SeasonState::Ended && o.starts_at < s.ends_at && s.starts_at < o.ends_at
+        }) {
             return Err(fail(RpcError::FailedPrecondition(format!(
                 "starts_at: the season overlaps season `{}` ({} to {})",
                 o.season_id,
@@ -332,14 +332,19 @@ pub async fn claim(
             ))
             .into());
         }
-        if now >= season.ends_at || season.state == SeasonState::Ended || season.state == SeasonState::Settling {
+        if now >= season.ends_at
+            || season.state == SeasonState::Ended
+            || season.state == SeasonState::Settling
+        {
             let why = match season.end_policy {
                 EndPolicy::Close => "claims are closed",
                 EndPolicy::AutoGrant => "unclaimed rewards were paid automatically at the end",
             };
-            return Err(
-                SeasonError::Closed(format!("season `{}` has ended: {why}", season.season_id)).into(),
-            );
+            return Err(SeasonError::Closed(format!(
+                "season `{}` has ended: {why}",
+                season.season_id
+            ))
+            .into());
         }
     }
     if let Some((tier, track)) = which {
@@ -357,12 +362,13 @@ pub async fn claim(
             .into());
         }
     }
-    let ids: std::collections::BTreeMap<(u32, Track), Vec<uuid::Uuid>> = [Track::Free, Track::Premium]
-        .into_iter()
-        .flat_map(|t| season.rewards(t).iter().map(move |(n, r)| ((*n, t), r)))
-        .filter(|(k, _)| which.is_none_or(|w| w == *k))
-        .map(|(k, r)| (k, rewards::instance_ids(r)))
-        .collect();
+    let ids: std::collections::BTreeMap<(u32, Track), Vec<uuid::Uuid>> =
+        [Track::Free, Track::Premium]
+            .into_iter()
+            .flat_map(|t| season.rewards(t).iter().map(move |(n, r)| ((*n, t), r)))
+            .filter(|(k, _)| which.is_none_or(|w| w == *k))
+            .map(|(k, r)| (k, rewards::instance_ids(r)))
+            .collect();
     let passes = game.tree(PASSES)?;
     let ledger = game.tree(CLAIMS)?;
     let sid = &season.season_id;
@@ -507,7 +513,12 @@ pub fn history(game: &GameStore, user: UserId) -> Result<Vec<String>, StoreError
     Ok(ids)
 }
 
-fn set_state(game: &GameStore, id: &str, from: &[SeasonState], to: SeasonState) -> Result<bool, RpcError> {
+fn set_state(
+    game: &GameStore,
+    id: &str,
+    from: &[SeasonState],
+    to: SeasonState,
+) -> Result<bool, RpcError> {
     let tree = game.tree(SEASONS)?;
     Ok(Tree::transaction(&[&tree], |tx| {
         let Some(mut s) = tx.get::<Season, RpcError>(0, season_key(id))? else {
@@ -527,7 +538,9 @@ async fn start_job(_app: App, game: GameStore, id: String) -> Result<(), RpcErro
     let Some(s) = load(&game, &id)? else {
         return Ok(());
     };
-    if game.now() >= s.starts_at && set_state(&game, &id, &[SeasonState::Scheduled], SeasonState::Active)? {
+    if game.now() >= s.starts_at
+        && set_state(&game, &id, &[SeasonState::Scheduled], SeasonState::Active)?
+    {
         game.durable().await?;
         tracing::info!(game_id = %game.id(), season_id = %id, "season started");
     }

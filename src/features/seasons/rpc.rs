@@ -229,7 +229,12 @@ pub async fn claim_tier_rewards(ctx: RpcContext, req: ClaimRequest) -> Result<Va
     };
     let paid = super::claim(&game, &s, user, which, "player").await?;
     for p in &paid {
-        let reason = format!("season {} tier {} {}", s.season_id, p.tier, p.track.as_str());
+        let reason = format!(
+            "season {} tier {} {}",
+            s.season_id,
+            p.tier,
+            p.track.as_str()
+        );
         if let Err(e) =
             crate::features::rewards::announce(&ctx.app.bus, &game, user, &p.granted, &reason)
         {

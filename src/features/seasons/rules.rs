@@ -255,16 +255,28 @@ mod tests {
         assert_eq!(s.free_rewards[&5].items[0].id, "common_badge");
         let mut bad = base.clone();
         bad["free_rewards"]["101"] = json!({"coins": 1});
-        assert!(season(&input(bad), 0).unwrap_err().to_string().contains("free_rewards"));
+        assert!(season(&input(bad), 0)
+            .unwrap_err()
+            .to_string()
+            .contains("free_rewards"));
         let mut bad = base.clone();
         bad["ends_at"] = json!("2025-12-01T00:00:00Z");
-        assert!(season(&input(bad), 0).unwrap_err().to_string().contains("ends_at"));
+        assert!(season(&input(bad), 0)
+            .unwrap_err()
+            .to_string()
+            .contains("ends_at"));
         let mut bad = base.clone();
         bad["max_tier"] = json!(3);
         bad["xp_table"] = json!([10, 5, 20]);
-        assert!(season(&input(bad), 0).unwrap_err().to_string().contains("xp_table[1]"));
+        assert!(season(&input(bad), 0)
+            .unwrap_err()
+            .to_string()
+            .contains("xp_table[1]"));
         let mut bad = base;
         bad["premium_price"] = json!({});
-        assert!(season(&input(bad), 0).unwrap_err().to_string().contains("premium_price"));
+        assert!(season(&input(bad), 0)
+            .unwrap_err()
+            .to_string()
+            .contains("premium_price"));
     }
 }
