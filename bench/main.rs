@@ -3,6 +3,7 @@
 //! and prints figures; nothing here asserts.
 
 mod backup;
+mod liveops;
 mod load;
 mod matches;
 mod report;
@@ -33,6 +34,8 @@ enum Scenario {
     /// M arena matches x P players over QUIC at T Hz: tick p50/p99, jitter, datagrams/s,
     /// RSS per match, connection setup.
     Matches(matches::Args),
+    /// C connections report achievement progress (durable), then add to one community goal.
+    Liveops(liveops::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -48,6 +51,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Storage(a) => storage::run(a).await,
             Scenario::Backup(a) => backup::run(a).await,
             Scenario::Matches(a) => matches::run(a).await,
+            Scenario::Liveops(a) => liveops::run(a).await,
         }
     })
 }
