@@ -10,6 +10,7 @@ pub mod events;
 pub mod games;
 pub mod health;
 pub mod inventory;
+pub mod leaderboards;
 pub mod matches;
 pub mod missions;
 pub mod moderation;
@@ -44,4 +45,5 @@ pub fn register_all(r: &mut Registry) {
     achievements::register(r);
     seasons::register(r);
     events::register(r);
+    leaderboards::register(r);
 }

@@ -421,3 +421,76 @@ async fn bad_event_input_is_refused_naming_the_field() {
         .unwrap();
     assert_eq!(r["total"], 12);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_tournament_ranks_on_a_leaderboard_and_pays_prizes_once() {
+    let mut server = dev_server().await;
+    let game = server.game("arena");
+    let admin = server.admin().await;
+    let now = game_now(&admin, &game).await;
+    let created = admin
+        .rpc(
+            "event_create",
+            json!({"game_id": game, "event_id": "cup", "title": "Weekend Cup",
+                   "starts_at": now - 10, "ends_at": now + 3600,
+                   "tournament": {"score_by": "player", "prizes": [
+                        {"rank_from": 1, "rewards": {"coins": 100}},
+                        {"rank_from": 2, "rank_to": 3, "rewards": {"coins": 10}}]}}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created["event"]["leaderboard_id"], "event:cup:1");
+    let mut players = Vec::new();
+    for score in [50, 80, 30, 10] {
+        let p = server.new_player().await;
+        p.rpc(
+            "event_submit_score",
+            json!({"game_id": game, "event_id": "cup", "score": score}),
+        )
+        .await
+        .unwrap();
+        players.push(p);
+    }
+    // The board is the event's: a direct submission does not get past it.
+    let direct = players[3]
+        .rpc(
+            "submit_score",
+            json!({"game_id": game, "leaderboard_id": "event:cup:1", "score": 1000}),
+        )
+        .await;
+    assert!(direct.is_err(), "{direct:?}");
+    let lb = players[3]
+        .rpc(
+            "event_get_leaderboard",
+            json!({"game_id": game, "event_id": "cup"}),
+        )
+        .await
+        .unwrap();
+    let order: Vec<i64> = lb["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["score"].as_i64().unwrap())
+        .collect();
+    assert_eq!(order, vec![80, 50, 30, 10]);
+    assert_eq!(lb["my_rank"], 4);
+    assert_eq!(lb["records"][0]["user_id"], json!(players[1].user_id()));
+
+    let end = admin
+        .rpc("event_end", json!({"game_id": game, "event_id": "cup"}))
+        .await
+        .unwrap();
+    assert_eq!(end["rewards_paid"], 3);
+    for (p, coins) in players.iter().zip([10, 100, 10, 0]) {
+        let uid = p.user_id().to_string();
+        assert_eq!(balance(&server, &game, &uid, "coins").await, coins);
+    }
+    let err = players[0]
+        .rpc(
+            "event_submit_score",
+            json!({"game_id": game, "event_id": "cup", "score": 999}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 400);
+}

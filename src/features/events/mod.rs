@@ -2,7 +2,8 @@
 //! (double XP weekend), limited-time missions, and community goals (one server-wide counter
 //! every player adds to; each threshold reached pays every player who contributed enough).
 //! An event may come back on weekends, on given dates or on a cron schedule (UTC); each
-//! occurrence keeps its own progress. Start and end are announced to the game's players;
+//! occurrence keeps its own progress. An event tournament ranks scores on a leaderboard of
+//! the leaderboards feature (one board per occurrence) and pays prizes by rank at the end. Start and end are announced to the game's players;
 //! the end settles every reward due exactly once, whether the clock or an admin ends it.
 
 pub mod model;
@@ -19,6 +20,7 @@ use serde_json::{json, Map};
 
 use crate::app::App;
 use crate::auth::UserId;
+use crate::features::leaderboards::{self, Definition, LeaderboardError, Submission, Submitter};
 use crate::features::missions::Reporter;
 use crate::features::notifications;
 use crate::features::profiles;
@@ -57,6 +59,7 @@ pub fn register(r: &mut Registry) {
     );
     r.player("event_contribute", Limit::Write, rpc::contribute);
     r.player("event_claim_rewards", Limit::Write, rpc::claim_rewards);
+    r.player("event_submit_score", Limit::Write, rpc::submit_score);
     r.player("event_get_leaderboard", Limit::Read, rpc::leaderboard);
     r.job(JOB_START, start_job);
     r.job(JOB_END, end_job);
@@ -142,8 +145,30 @@ pub fn participation(
         .unwrap_or_default())
 }
 
-/// Stores a new event and schedules its start and end.
-pub async fn create(game: &GameStore, e: Event) -> Result<Event, RpcError> {
+/// The leaderboard of an event tournament's occurrence.
+pub fn board_id(event_id: &str, occurrence: u32) -> String {
+    format!("event:{event_id}:{occurrence}")
+}
+
+/// Creates the occurrence's tournament board unless it exists. Scores reach it only through
+/// the event (`submitters: server`), so only while the event runs.
+async fn ensure_board(app: &App, game: &GameStore, e: &Event, occ: u32) -> Result<(), RpcError> {
+    let Some(t) = &e.tournament else {
+        return Ok(());
+    };
+    let mut def = Definition::new(board_id(&e.event_id, occ));
+    def.sort = t.sort;
+    def.operator = t.operator;
+    def.max_score = t.max_score;
+    def.submitters = leaderboards::Submitters::Server;
+    match leaderboards::create(app, game, def).await {
+        Ok(_) | Err(LeaderboardError::Exists(_)) => Ok(()),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Stores a new event (and its tournament board) and schedules its start and end.
+pub async fn create(app: &App, game: &GameStore, e: Event) -> Result<Event, RpcError> {
     let tree = game.tree(EVENTS)?;
     if !tree.insert_new(event_key(&e.event_id), &e)? {
         return Err(RpcError::AlreadyExists(format!(
@@ -151,6 +176,7 @@ pub async fn create(game: &GameStore, e: Event) -> Result<Event, RpcError> {
             e.event_id
         )));
     }
+    ensure_board(app, game, &e, e.occurrence).await?;
     schedule::at(game, e.starts_at, JOB_START, &e.event_id)?;
     schedule::at(game, e.ends_at, JOB_END, &e.event_id)?;
     game.durable().await?;
@@ -236,6 +262,44 @@ pub async fn contribute(
     })?;
     game.durable().await?;
     Ok(done)
+}
+
+/// Submits a score to the event's tournament (its board for the current occurrence).
+pub async fn submit_score(
+    app: &App,
+    game: &GameStore,
+    id: &str,
+    user: UserId,
+    score: i64,
+    subscore: i64,
+    trusted: bool,
+) -> Result<leaderboards::Standing, RpcError> {
+    let e = live_event(game, id)?;
+    let Some(t) = &e.tournament else {
+        return Err(RpcError::FailedPrecondition(format!(
+            "event `{id}` has no tournament"
+        )));
+    };
+    if !trusted && t.score_by == Reporter::Server {
+        return Err(RpcError::PermissionDenied(
+            "this event's scores are reported by the game server only".into(),
+        ));
+    }
+    ensure_board(app, game, &e, e.occurrence).await?;
+    let submission = Submission {
+        score,
+        subscore,
+        ..Default::default()
+    };
+    Ok(leaderboards::submit(
+        app,
+        game,
+        &board_id(id, e.occurrence),
+        user,
+        submission,
+        Submitter::Server,
+    )
+    .await?)
 }
 
 /// Reports progress on an event mission (set, never lower, or `increment`). Returns the
@@ -562,6 +626,32 @@ pub async fn settle(
             }
         }
     }
+    if let Some(t) = &e.tournament {
+        let last = t.prizes.last().map_or(0, |p| p.rank_to);
+        if last > 0 {
+            let listing =
+                leaderboards::top(app, game, &board_id(id, occ), last as u32, None).await?;
+            for r in listing.records {
+                let Some(prize) = rules::prize_for(t, r.rank) else {
+                    continue;
+                };
+                let d = Due {
+                    key: format!("event:{id}:{occ}:rank:{}", r.rank),
+                    reward: prize.reward.clone(),
+                    reason: format!("event {id} tournament rank {}", r.rank),
+                    kind: "prize",
+                    id: r.rank.to_string(),
+                };
+                let paid = pay(game, &e, occ, r.owner_id, std::slice::from_ref(&d)).await?;
+                count += paid.len();
+                for (d, g) in &paid {
+                    if let Err(err) = rewards::announce(&app.bus, game, r.owner_id, g, &d.reason) {
+                        tracing::warn!(error = %err, "event prize paid, notification not stored");
+                    }
+                }
+            }
+        }
+    }
     let next = e
         .recurrence
         .as_ref()
@@ -578,6 +668,7 @@ pub async fn settle(
     if let (Some(ev), Some(_)) = (&moved, next) {
         schedule::at(game, ev.starts_at, JOB_START, id)?;
         schedule::at(game, ev.ends_at, JOB_END, id)?;
+        ensure_board(app, game, ev, ev.occurrence).await?;
     }
     game.durable().await?;
     if moved.is_some() {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::features::leaderboards::{Operator, Sort};
 use crate::features::missions::Reporter;
 use crate::features::rewards::Reward;
 
@@ -66,6 +67,25 @@ pub struct CommunityGoal {
     pub max_player_contribution: u64,
 }
 
+/// A reward for the ranks `rank_from`..=`rank_to` of an event tournament.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Prize {
+    pub rank_from: u64,
+    pub rank_to: u64,
+    pub reward: Reward,
+}
+
+/// An event tournament: scores on a leaderboard of the leaderboards feature (one board per
+/// occurrence), prizes by rank paid when the occurrence settles.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EventTournament {
+    pub sort: Sort,
+    pub operator: Operator,
+    pub max_score: Option<i64>,
+    pub score_by: Reporter,
+    pub prizes: Vec<Prize>,
+}
+
 /// How an event comes back.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -92,6 +112,8 @@ pub struct Event {
     pub xp_boost: Option<XpBoost>,
     pub missions: Vec<EventMission>,
     pub goals: Vec<CommunityGoal>,
+    #[serde(default)]
+    pub tournament: Option<EventTournament>,
     /// Start and end are announced to the game's players.
     pub announce: bool,
     pub state: EventState,

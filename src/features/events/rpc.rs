@@ -5,6 +5,7 @@ use super::model::{Event, Participation};
 use super::{rules, Due};
 use crate::auth::UserId;
 use crate::features::achievements::rules::check_id;
+use crate::features::leaderboards;
 use crate::features::paging;
 use crate::features::rewards::Granted;
 use crate::rpc::{RpcContext, RpcError};
@@ -35,6 +36,8 @@ fn event_view(e: &Event, now: i64) -> Value {
         "xp_applies_to": e.xp_boost.as_ref().map(|b| b.applies_to),
         "missions": e.missions,
         "goals": e.goals,
+        "tournament": e.tournament,
+        "leaderboard_id": e.tournament.as_ref().map(|_| super::board_id(&e.event_id, e.occurrence)),
         "state": state_now(e, now),
     })
 }
@@ -49,7 +52,7 @@ pub async fn create(ctx: RpcContext, req: rules::EventInput) -> Result<Value, Rp
     let game = ctx.game(&req.game_id)?;
     let now = game.now();
     let e = rules::event(&req, now)?;
-    let e = super::create(&game, e).await?;
+    let e = super::create(&ctx.app, &game, e).await?;
     Ok(json!({ "event": event_view(&e, now) }))
 }
 
@@ -314,8 +317,38 @@ pub struct LeaderboardRequest {
     limit: Option<u32>,
 }
 
-/// `event_get_leaderboard`: the event's top contributors (to one goal, or all summed),
-/// ties by who reached the amount first.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreRequest {
+    game_id: String,
+    event_id: String,
+    score: i64,
+    #[serde(default)]
+    subscore: i64,
+    #[serde(default)]
+    user_id: Option<UserId>,
+}
+
+/// `event_submit_score`: a score in the event's tournament, while the event runs.
+pub async fn submit_score(ctx: RpcContext, req: ScoreRequest) -> Result<Value, RpcError> {
+    let game = ctx.game(&req.game_id)?;
+    let user = ctx.user(req.user_id)?;
+    let standing = super::submit_score(
+        &ctx.app,
+        &game,
+        &req.event_id,
+        user,
+        req.score,
+        req.subscore,
+        ctx.is_trusted(),
+    )
+    .await?;
+    Ok(json!({ "event_id": req.event_id, "record": standing }))
+}
+
+/// `event_get_leaderboard`: the event tournament's ranking (its leaderboard), or without a
+/// tournament (or with `goal_id`) the top contributors to its goals, ties by who reached
+/// the amount first.
 pub async fn leaderboard(ctx: RpcContext, req: LeaderboardRequest) -> Result<Value, RpcError> {
     let game = ctx.game(&req.game_id)?;
     check_id("event_id", &req.event_id)?;
@@ -338,10 +371,36 @@ pub async fn leaderboard(ctx: RpcContext, req: LeaderboardRequest) -> Result<Val
             e.occurrence
         )));
     }
+    let me = ctx.self_id();
+    if e.tournament.is_some() && req.goal_id.is_none() {
+        let board = super::board_id(&e.event_id, occ);
+        let listing = leaderboards::top(&ctx.app, &game, &board, limit as u32, me).await?;
+        let my_rank = match me {
+            Some(u) => leaderboards::rank(&ctx.app, &game, &board, u, me)
+                .await?
+                .map(|s| s.rank),
+            None => None,
+        };
+        let records: Vec<Value> = listing
+            .records
+            .iter()
+            .map(|r| {
+                json!({"rank": r.rank, "user_id": r.owner_id, "username": r.username,
+                       "score": r.score, "subscore": r.subscore})
+            })
+            .collect();
+        return Ok(json!({
+            "event_id": e.event_id,
+            "occurrence": occ,
+            "leaderboard_id": board,
+            "records": records,
+            "participants": listing.rank_count,
+            "my_rank": my_rank,
+        }));
+    }
     let mut rows = super::contributors(&game, &e, occ, req.goal_id.as_deref())?;
     // Banned players are hidden from rankings.
     rows.retain(|(u, _, _)| !matches!(ctx.app.auth.active_ban(*u), Ok(Some(_))));
-    let me = ctx.self_id();
     let my_rank = me.and_then(|u| rows.iter().position(|(x, _, _)| *x == u).map(|i| i + 1));
     let records: Vec<Value> = rows
         .iter()

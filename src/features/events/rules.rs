@@ -1,14 +1,16 @@
 //! Pure rules: what a new event may hold, when a recurring event comes back (weekends,
 //! dates, cron in UTC), how live XP boosts stack, and which goal thresholds pay whom.
 
-use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::model::{
-    AppliesTo, CommunityGoal, Event, EventMission, EventState, Recurrence, Threshold, XpBoost,
+    AppliesTo, CommunityGoal, Event, EventMission, EventState, EventTournament, Prize, Recurrence,
+    Threshold, XpBoost,
 };
 use crate::features::achievements::rules::check_id;
+use crate::features::leaderboards::cron::Cron;
+use crate::features::leaderboards::{Operator, Sort};
 use crate::features::missions::Reporter;
 use crate::features::profiles::rules::{check_name, check_text};
 use crate::features::rewards::{self, Reward};
@@ -73,6 +75,79 @@ pub struct GoalInput {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct PrizeInput {
+    pub rank_from: u64,
+    #[serde(default)]
+    pub rank_to: Option<u64>,
+    #[serde(default)]
+    pub reward: Option<Value>,
+    #[serde(default)]
+    pub rewards: Option<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TournamentInput {
+    #[serde(default)]
+    pub sort: Sort,
+    #[serde(default)]
+    pub operator: Operator,
+    #[serde(default)]
+    pub max_score: Option<i64>,
+    #[serde(default)]
+    pub score_by: Reporter,
+    #[serde(default)]
+    pub prizes: Vec<PrizeInput>,
+}
+
+/// The most ranks an event tournament pays.
+pub const MAX_PRIZE_RANK: u64 = 1000;
+
+fn tournament(t: &TournamentInput) -> Result<EventTournament, RpcError> {
+    if t.max_score.is_some_and(|m| m <= 0) {
+        return Err(invalid("tournament.max_score must be positive".into()));
+    }
+    if t.prizes.len() > 50 {
+        return Err(invalid("tournament.prizes: at most 50".into()));
+    }
+    let mut prizes: Vec<Prize> = Vec::new();
+    for (i, p) in t.prizes.iter().enumerate() {
+        let f = format!("tournament.prizes[{i}]");
+        let to = p.rank_to.unwrap_or(p.rank_from);
+        if p.rank_from == 0 || to < p.rank_from || to > MAX_PRIZE_RANK {
+            return Err(invalid(format!(
+                "{f}: ranks go from rank_from to rank_to, within 1 to {MAX_PRIZE_RANK}"
+            )));
+        }
+        if prizes.last().is_some_and(|q| p.rank_from <= q.rank_to) {
+            return Err(invalid(format!(
+                "{f}.rank_from must come after the previous prize's ranks"
+            )));
+        }
+        prizes.push(Prize {
+            rank_from: p.rank_from,
+            rank_to: to,
+            reward: reward_of(&f, &p.reward, &p.rewards)?,
+        });
+    }
+    Ok(EventTournament {
+        sort: t.sort,
+        operator: t.operator,
+        max_score: t.max_score,
+        score_by: t.score_by,
+        prizes,
+    })
+}
+
+/// The prize of `rank`, if any.
+pub fn prize_for(t: &EventTournament, rank: u64) -> Option<&Prize> {
+    t.prizes
+        .iter()
+        .find(|p| (p.rank_from..=p.rank_to).contains(&rank))
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WindowInput {
     pub starts_at: Value,
     pub ends_at: Value,
@@ -109,6 +184,8 @@ pub struct EventInput {
     pub missions: Vec<MissionInput>,
     #[serde(default)]
     pub goals: Vec<GoalInput>,
+    #[serde(default)]
+    pub tournament: Option<TournamentInput>,
     #[serde(default = "yes")]
     pub announce: bool,
 }
@@ -312,9 +389,10 @@ pub fn event(req: &EventInput, now: i64) -> Result<Event, RpcError> {
             )?,
         });
     }
-    if xp_boost.is_none() && missions.is_empty() && goals.is_empty() {
+    let tournament = req.tournament.as_ref().map(tournament).transpose()?;
+    if xp_boost.is_none() && missions.is_empty() && goals.is_empty() && tournament.is_none() {
         return Err(invalid(
-            "an event needs an xp_multiplier, missions or goals".into(),
+            "an event needs an xp_multiplier, missions, goals or a tournament".into(),
         ));
     }
     Ok(Event {
@@ -328,6 +406,7 @@ pub fn event(req: &EventInput, now: i64) -> Result<Event, RpcError> {
         xp_boost,
         missions,
         goals,
+        tournament,
         announce: req.announce,
         state: EventState::Scheduled,
         created_at: now,
@@ -395,8 +474,7 @@ pub fn first_window(r: &Recurrence, now: i64) -> Option<(i64, i64)> {
             cron,
             duration_secs,
         } => {
-            let c = Cron::parse(cron).ok()?;
-            let s = c.next_at_or_after(now)?;
+            let s = Cron::parse(cron).ok()?.next_after(now - 1)?;
             Some((s, s + duration_secs))
         }
     }
@@ -418,131 +496,9 @@ pub fn next_window(r: &Recurrence, after: i64) -> Option<(i64, i64)> {
             cron,
             duration_secs,
         } => {
-            let c = Cron::parse(cron).ok()?;
-            let s = c.next_at_or_after(after)?;
+            let s = Cron::parse(cron).ok()?.next_after(after - 1)?;
             Some((s, s + duration_secs))
         }
-    }
-}
-
-/// A 5-field cron expression in UTC: minute hour day-of-month month day-of-week, each `*`,
-/// a number, a range `a-b`, a step `*/n` or `a-b/n`, or a list of those; day-of-week 0–7
-/// (0 and 7 are Sunday). When both day fields are restricted, either may match (as cron).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Cron {
-    minutes: u64,
-    hours: u64,
-    days: u64,
-    months: u64,
-    weekdays: u64,
-    any_day: bool,
-    any_weekday: bool,
-}
-
-fn field(text: &str, lo: u32, hi: u32, name: &str) -> Result<(u64, bool), String> {
-    let mut mask = 0u64;
-    for part in text.split(',') {
-        let (range, step) = match part.split_once('/') {
-            Some((r, s)) => (
-                r,
-                s.parse::<u32>()
-                    .ok()
-                    .filter(|s| *s > 0)
-                    .ok_or_else(|| format!("{name}: bad step in `{part}`"))?,
-            ),
-            None => (part, 1),
-        };
-        let (a, b) = if range == "*" {
-            (lo, hi)
-        } else if let Some((a, b)) = range.split_once('-') {
-            let a = a.parse::<u32>().map_err(|_| format!("{name}: `{part}`"))?;
-            let b = b.parse::<u32>().map_err(|_| format!("{name}: `{part}`"))?;
-            (a, b)
-        } else {
-            let a = range
-                .parse::<u32>()
-                .map_err(|_| format!("{name}: `{part}` is not a number"))?;
-            (a, if part.contains('/') { hi } else { a })
-        };
-        if a < lo || b > hi || a > b {
-            return Err(format!("{name}: `{part}` is outside {lo}-{hi}"));
-        }
-        let mut v = a;
-        while v <= b {
-            mask |= 1 << v;
-            v += step;
-        }
-    }
-    Ok((mask, text == "*"))
-}
-
-impl Cron {
-    pub fn parse(text: &str) -> Result<Cron, String> {
-        let parts: Vec<&str> = text.split_whitespace().collect();
-        if parts.len() != 5 {
-            return Err(format!(
-                "`{text}` needs 5 fields: minute hour day-of-month month day-of-week"
-            ));
-        }
-        let (minutes, _) = field(parts[0], 0, 59, "minute")?;
-        let (hours, _) = field(parts[1], 0, 23, "hour")?;
-        let (days, any_day) = field(parts[2], 1, 31, "day-of-month")?;
-        let (months, _) = field(parts[3], 1, 12, "month")?;
-        let (mut weekdays, any_weekday) = field(parts[4], 0, 7, "day-of-week")?;
-        if weekdays & (1 << 7) != 0 {
-            weekdays |= 1;
-        }
-        Ok(Cron {
-            minutes,
-            hours,
-            days,
-            months,
-            weekdays,
-            any_day,
-            any_weekday,
-        })
-    }
-
-    fn day_matches(&self, t: &DateTime<Utc>) -> bool {
-        let dom = self.days & (1 << t.day()) != 0;
-        let dow = self.weekdays & (1 << t.weekday().num_days_from_sunday()) != 0;
-        match (self.any_day, self.any_weekday) {
-            (false, false) => dom || dow,
-            _ => dom && dow,
-        }
-    }
-
-    /// The first matching minute at or after `t` (within about 4 years).
-    pub fn next_at_or_after(&self, t: i64) -> Option<i64> {
-        let mut at = Utc
-            .timestamp_opt(t + (60 - t.rem_euclid(60)) % 60, 0)
-            .single()?;
-        let limit = at + Duration::days(4 * 366);
-        while at < limit {
-            if self.months & (1 << at.month()) == 0 {
-                let (y, m) = if at.month() == 12 {
-                    (at.year() + 1, 1)
-                } else {
-                    (at.year(), at.month() + 1)
-                };
-                at = Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).single()?;
-                continue;
-            }
-            if !self.day_matches(&at) {
-                at = (at + Duration::days(1)).with_hour(0)?.with_minute(0)?;
-                continue;
-            }
-            if self.hours & (1 << at.hour()) == 0 {
-                at = (at + Duration::hours(1)).with_minute(0)?;
-                continue;
-            }
-            if self.minutes & (1 << at.minute()) == 0 {
-                at += Duration::minutes(1);
-                continue;
-            }
-            return Some(at.timestamp());
-        }
-        None
     }
 }
 
@@ -551,7 +507,7 @@ mod tests {
     use super::*;
 
     fn t(s: &str) -> i64 {
-        DateTime::parse_from_rfc3339(s).unwrap().timestamp()
+        chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp()
     }
 
     #[test]
@@ -568,26 +524,19 @@ mod tests {
     }
 
     #[test]
-    fn cron_finds_the_next_minute_in_utc() {
-        let c = Cron::parse("30 18 * * 5").unwrap();
+    fn a_cron_event_opens_at_each_match_for_its_duration() {
+        let r = Recurrence::Cron {
+            cron: "30 18 * * 5".into(),
+            duration_secs: 3600,
+        };
+        let w = first_window(&r, t("2026-12-02T10:00:00Z")).unwrap();
+        assert_eq!(w, (t("2026-12-04T18:30:00Z"), t("2026-12-04T19:30:00Z")));
+        assert_eq!(next_window(&r, w.1).unwrap().0, t("2026-12-11T18:30:00Z"));
         assert_eq!(
-            c.next_at_or_after(t("2026-12-02T10:00:00Z")),
-            Some(t("2026-12-04T18:30:00Z"))
+            first_window(&r, w.0).unwrap().0,
+            w.0,
+            "at a match, it opens now"
         );
-        let c = Cron::parse("0 0 1 */3 *").unwrap();
-        assert_eq!(
-            c.next_at_or_after(t("2026-12-02T10:00:00Z")),
-            Some(t("2027-01-01T00:00:00Z"))
-        );
-        let c = Cron::parse("0 12 13 * 5").unwrap();
-        // Either the 13th or a Friday (cron's rule when both are given).
-        assert_eq!(
-            c.next_at_or_after(t("2026-12-02T13:00:00Z")),
-            Some(t("2026-12-04T12:00:00Z"))
-        );
-        assert!(Cron::parse("61 * * * *").is_err());
-        assert!(Cron::parse("* * *").is_err());
-        assert!(Cron::parse("*/0 * * * *").is_err());
     }
 
     #[test]
