@@ -3,6 +3,7 @@
 //! and prints figures; nothing here asserts.
 
 mod backup;
+mod liveops;
 mod load;
 mod matches;
 mod mixed;
@@ -37,6 +38,8 @@ enum Scenario {
     /// N QUIC players at once: some in arena matches at T Hz, the rest in the lobby with
     /// global chat and presence polling; server CPU, RSS and tick figures.
     Mixed(mixed::Args),
+    /// C connections report achievement progress (durable), then add to one community goal.
+    Liveops(liveops::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -53,6 +56,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Backup(a) => backup::run(a).await,
             Scenario::Matches(a) => matches::run(a).await,
             Scenario::Mixed(a) => mixed::run(a).await,
+            Scenario::Liveops(a) => liveops::run(a).await,
         }
     })
 }

@@ -1,5 +1,6 @@
 //! The `outpost` command line: `serve` and the admin's subcommands.
 
+mod achievements;
 mod backup;
 mod clock;
 mod game;
@@ -107,6 +108,11 @@ pub enum Command {
         #[command(subcommand)]
         cmd: CertCmd,
     },
+    /// Load achievement definitions (templates) into a game.
+    Achievements {
+        #[command(subcommand)]
+        cmd: achievements::AchievementsCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -167,6 +173,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status => status::run(&load(&cli, None)?.config, cli.json),
         Command::Game { cmd } => game::run(&load(&cli, None)?.config, cmd, cli.json),
+        Command::Achievements { cmd } => {
+            achievements::run(&load(&cli, None)?.config, cmd, cli.json)
+        }
         Command::User { cmd } => user::run(&load(&cli, None)?.config, cmd, cli.json),
         Command::Ban {
             who,

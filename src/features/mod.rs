@@ -1,10 +1,12 @@
 //! Every capability, one folder each. A feature knows the store and the RPC layer, never a
 //! transport.
 
+pub mod achievements;
 pub mod backups;
 pub mod batch;
 pub mod clock;
 pub mod daily_rewards;
+pub mod events;
 pub mod games;
 pub mod health;
 pub mod inventory;
@@ -17,6 +19,7 @@ pub mod paging;
 pub mod profiles;
 pub mod rewards;
 pub mod schedule;
+pub mod seasons;
 pub mod storage;
 pub mod tournaments;
 pub mod vault;
@@ -40,5 +43,8 @@ pub fn register_all(r: &mut Registry) {
     missions::register(r);
     notifications::register(r);
     batch::register(r);
+    achievements::register(r);
+    seasons::register(r);
+    events::register(r);
     leaderboards::register(r);
 }

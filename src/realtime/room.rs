@@ -814,24 +814,13 @@ impl<H: MatchHandler> MatchTask<H> {
         if self.entry.admission.player_made && result.distinct_players() < min {
             result.stats_counted = false;
         }
-        let store = self.node.app.store.clone();
-        let game = self.entry.game;
-        let stored = tokio::task::spawn_blocking(move || {
-            let g = store.game(game)?;
-            matches::record_result(&g, &result)?;
-            Ok::<_, crate::store::StoreError>(g)
-        })
-        .await;
-        match stored {
-            Ok(Ok(g)) => {
-                if let Err(e) = g.durable().await {
-                    tracing::error!(error = %e, "match result not flushed");
-                }
-            }
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, match_id = %self.entry.id, "match result not stored")
-            }
-            Err(e) => tracing::error!(error = %e, "match result task failed"),
+        let app = &self.node.app;
+        let stored = match app.store.game(self.entry.game) {
+            Ok(g) => matches::finish(app, &g, &result).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = stored {
+            tracing::error!(error = %e, match_id = %self.entry.id, "match result not stored");
         }
     }
 }

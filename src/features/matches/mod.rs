@@ -136,6 +136,38 @@ fn history_key(user: UserId, ended_at: i64, match_id: &str) -> Key {
     Key::new().uuid(user).i64_desc(ended_at).str(match_id)
 }
 
+/// Where a finished match goes, in order: the result and each player's profile stats (one
+/// transaction, durable), then per player the achievements that follow those stats and
+/// season XP (with event multipliers). Every step counts a match once, so recording the
+/// same result again re-runs the chain harmlessly (finishing one a crash cut short).
+pub async fn finish(
+    app: &crate::app::App,
+    game: &GameStore,
+    result: &MatchResult,
+) -> Result<(), RpcError> {
+    record_result(game, result)?;
+    game.durable().await?;
+    if !result.stats_counted {
+        // Too few distinct players for stats (win farming with an alt): no XP either.
+        return Ok(());
+    }
+    for p in &result.players {
+        crate::features::achievements::sync_stats(app, game, p.user_id).await?;
+        crate::features::seasons::add_xp(
+            app,
+            game,
+            p.user_id,
+            crate::features::seasons::XpSource::Match {
+                match_id: result.match_id.clone(),
+                won: result.won(p.user_id),
+                kills: p.kills,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Stores a finished match and, unless `result.stats_counted` is false, moves each player's
 /// profile stats, all in one transaction. Storing the same match twice changes nothing the
 /// second time.

@@ -248,7 +248,8 @@ pub async fn claim_reward(ctx: RpcContext, req: ClaimRequest) -> Result<ClaimRep
         .iter()
         .find(|m| m.id == req.mission_id)
         .ok_or_else(|| MissionError::NotToday(req.mission_id.clone()))?;
-    let ids = rewards::instance_ids(&mission.reward);
+    let reward = crate::features::events::boost_reward(&game, &mission.reward)?;
+    let ids = rewards::instance_ids(&reward);
     let progress = game.tree(PROGRESS)?;
     let days = rules::claim_days(utc_day(game.now()));
     let reason = format!("mission {}", mission.id);
@@ -288,11 +289,21 @@ pub async fn claim_reward(ctx: RpcContext, req: ClaimRequest) -> Result<ClaimRep
                     .collect();
         }
         day.missions.entry(mission.id.clone()).or_default().claimed = true;
-        let granted = rewards::grant_in::<RpcError>(tx, user, &mission.reward, &reason, &ids)?;
+        let granted = rewards::grant_in::<RpcError>(tx, user, &reward, &reason, &ids)?;
         tx.insert(EXTRA, progress_key(user, paid_day), &day)?;
         Ok((paid_day, day, granted))
     })?;
     game.durable().await?;
+    crate::features::seasons::add_xp(
+        &ctx.app,
+        &game,
+        user,
+        crate::features::seasons::XpSource::Mission {
+            mission_id: mission.id.clone(),
+            day: paid_day,
+        },
+    )
+    .await?;
     Ok(ClaimReply {
         user_id: user,
         date: date(paid_day),

@@ -25,6 +25,8 @@ pub const BY_ID: &str = "notification.userid_id";
 pub mod codes {
     pub const MATCH_FOUND: i32 = 1;
     pub const REWARD_GRANTED: i32 = 100;
+    pub const EVENT_STARTED: i32 = 120;
+    pub const EVENT_ENDED: i32 = 121;
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -183,5 +183,9 @@ pub async fn update(ctx: RpcContext, req: UpdateRequest) -> Result<ProfileReply,
         Ok::<(), RpcError>(())
     })?;
     game.durable().await?;
+    if req.stats.is_some() || req.stats_increment.is_some() {
+        // Achievements that follow a stat move with it.
+        crate::features::achievements::sync_stats(&ctx.app, &game, user).await?;
+    }
     Ok(view(user, req.game_id, profile))
 }

@@ -118,12 +118,14 @@ pub async fn grant(
     idempotency_key: Option<&str>,
 ) -> Result<(Granted, bool), RewardError> {
     rules::check("reward", reward)?;
-    let ids = instance_ids(reward);
+    // Profile XP is multiplied by live XP events; the receipt keeps the reward as asked.
+    let boosted = crate::features::events::boost_reward(game, reward)?;
+    let ids = instance_ids(&boosted);
     let request = serde_json::json!({ "reward": reward, "reason": reason });
     let vault = Vault::open(game)?;
     let done = vault.transaction(&[], |tx| {
         vault::once(tx, user, GRANT_RPC, idempotency_key, &request, || {
-            grant_in::<RewardError>(tx, user, reward, reason, &ids)
+            grant_in::<RewardError>(tx, user, &boosted, reason, &ids)
         })
     })?;
     game.durable().await?;

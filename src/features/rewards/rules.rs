@@ -50,6 +50,67 @@ pub fn check(field: &str, r: &Reward) -> Result<(), RewardError> {
     Ok(())
 }
 
+/// Reads a reward written either in the canonical shape (`{"currencies": {"coins": 5}, "xp":
+/// 10}`) or in the seeds' shorthand (`{"coins": 5, "xp": 10, "items": ["rare_skin"],
+/// "badge": "b"}`: every other whole-number field is a currency, items may be bare ids),
+/// then checks it. `field` names where it sits in the request.
+pub fn from_shorthand(field: &str, v: &serde_json::Value) -> Result<Reward, RewardError> {
+    use serde_json::Value;
+    let Value::Object(map) = v else {
+        return Err(invalid(field, "must be an object"));
+    };
+    let mut r = Reward::default();
+    for (k, val) in map {
+        let at = |e: &dyn std::fmt::Display| invalid(&format!("{field}.{k}"), e);
+        match k.as_str() {
+            "xp" => {
+                r.xp = val
+                    .as_u64()
+                    .ok_or_else(|| at(&"must be a whole number >= 0"))?
+            }
+            "badge" | "title" => {
+                let s = val.as_str().ok_or_else(|| at(&"must be text"))?.to_string();
+                if k == "badge" {
+                    r.badge = Some(s);
+                } else {
+                    r.title = Some(s);
+                }
+            }
+            "currencies" => {
+                r.currencies.extend(
+                    serde_json::from_value::<crate::features::wallet::Amounts>(val.clone())
+                        .map_err(|e| at(&e))?,
+                );
+            }
+            "items" => {
+                let Value::Array(items) = val else {
+                    return Err(at(&"must be a list"));
+                };
+                for it in items {
+                    let g = match it {
+                        Value::String(id) => crate::features::inventory::ItemGrant {
+                            id: id.clone(),
+                            quantity: 1,
+                            unique: false,
+                            properties: Default::default(),
+                        },
+                        other => serde_json::from_value(other.clone()).map_err(|e| at(&e))?,
+                    };
+                    r.items.push(g);
+                }
+            }
+            currency => {
+                let n = val
+                    .as_i64()
+                    .ok_or_else(|| at(&"must be a whole number (a currency amount)"))?;
+                r.currencies.insert(currency.to_string(), n);
+            }
+        }
+    }
+    check(field, &r)?;
+    Ok(r)
+}
+
 pub fn is_empty(r: &Reward) -> bool {
     r.currencies.is_empty()
         && r.items.is_empty()
