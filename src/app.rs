@@ -30,6 +30,8 @@ pub struct AppInner {
     pub matches: OnceLock<Arc<dyn MatchDirectory>>,
     /// Wakes the scheduler early (a game's clock moved).
     pub jobs_wake: tokio::sync::Notify,
+    /// Every cache, for `cache_stats` / `cache_clear` (features::cache).
+    pub caches: crate::features::cache::Caches,
 }
 
 #[derive(Clone)]
@@ -64,6 +66,7 @@ impl App {
             http_connections: AtomicI64::new(0),
             matches: OnceLock::new(),
             jobs_wake: tokio::sync::Notify::new(),
+            caches: Default::default(),
         })))
     }
 

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod insight;
+pub use insight::{AnalyticsConfig, ModerationConfig};
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct Config {
@@ -19,6 +22,8 @@ pub struct Config {
     pub backup: BackupConfig,
     pub log: LogConfig,
     pub realtime: RealtimeConfig,
+    pub analytics: AnalyticsConfig,
+    pub moderation: ModerationConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -343,6 +348,12 @@ pub const KEYS: &[(&str, &str)] = &[
     ("realtime", "max_matches"),
     ("realtime", "max_matches_per_user"),
     ("realtime", "max_relay_bytes"),
+    ("analytics", "retention_days"),
+    ("moderation", "auto_ban_reporters"),
+    ("moderation", "auto_ban_window"),
+    ("moderation", "auto_ban_duration"),
+    ("moderation", "auto_ban_cooldown"),
+    ("moderation", "reports_per_hour"),
 ];
 
 /// Short environment names kept for convenience.
@@ -591,6 +602,7 @@ impl Config {
             return bad("backup.keep must be at least 1".into());
         }
         self.validate_realtime()?;
+        insight::validate(&self.analytics, &self.moderation)?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad(format!(
                 "log.format `{}` must be `text` or `json`",

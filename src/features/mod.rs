@@ -1,19 +1,25 @@
 //! Every capability, one folder each. A feature knows the store and the RPC layer, never a
 //! transport.
 
+pub mod analytics;
+pub mod audience;
 pub mod backups;
 pub mod batch;
+pub mod cache;
 pub mod clock;
 pub mod daily_rewards;
+pub mod experiments;
 pub mod games;
 pub mod health;
 pub mod inventory;
 pub mod matches;
+pub mod metrics;
 pub mod missions;
 pub mod moderation;
 pub mod notifications;
 pub mod paging;
 pub mod profiles;
+pub mod remote_config;
 pub mod rewards;
 pub mod schedule;
 pub mod storage;
@@ -38,4 +44,9 @@ pub fn register_all(r: &mut Registry) {
     missions::register(r);
     notifications::register(r);
     batch::register(r);
+    analytics::register(r);
+    remote_config::register(r);
+    experiments::register(r);
+    metrics::register(r);
+    cache::register(r);
 }
