@@ -2,6 +2,7 @@
 //! protocols (a server it starts itself from the `outpost` binary beside it, or `--url`)
 //! and prints figures; nothing here asserts.
 
+mod analytics;
 mod backup;
 mod liveops;
 mod load;
@@ -30,6 +31,8 @@ enum Scenario {
     Wallet(wallet::Args),
     /// C players write cloud-save objects for D seconds, then read them for D seconds.
     Storage(storage::Args),
+    /// C players ingest analytics events (100 per call), then fetch remote config.
+    Analytics(analytics::Args),
     /// Fill a database to ~1 GB, back it up live (writers running), verify, restore.
     Backup(backup::Args),
     /// M arena matches x P players over QUIC at T Hz: tick p50/p99, jitter, datagrams/s,
@@ -54,6 +57,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Wallet(a) => wallet::run(a).await,
             Scenario::Storage(a) => storage::run(a).await,
             Scenario::Backup(a) => backup::run(a).await,
+            Scenario::Analytics(a) => analytics::run(a).await,
             Scenario::Matches(a) => matches::run(a).await,
             Scenario::Mixed(a) => mixed::run(a).await,
             Scenario::Liveops(a) => liveops::run(a).await,

@@ -32,6 +32,8 @@ pub struct AppInner {
     pub jobs_wake: tokio::sync::Notify,
     /// Leaderboard ranks, built from sled on each board's first use.
     pub leaderboards: crate::features::leaderboards::Live,
+    /// Every cache, for `cache_stats` / `cache_clear` (features::cache).
+    pub caches: crate::features::cache::Caches,
 }
 
 #[derive(Clone)]
@@ -67,6 +69,7 @@ impl App {
             matches: OnceLock::new(),
             jobs_wake: tokio::sync::Notify::new(),
             leaderboards: Default::default(),
+            caches: Default::default(),
         })))
     }
 

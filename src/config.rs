@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 mod http;
 pub use http::HttpConfig;
+mod insight;
+pub use insight::{AnalyticsConfig, ModerationConfig};
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -23,6 +25,8 @@ pub struct Config {
     pub log: LogConfig,
     pub realtime: RealtimeConfig,
     pub http: HttpConfig,
+    pub analytics: AnalyticsConfig,
+    pub moderation: ModerationConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -426,6 +430,12 @@ pub const KEYS: &[(&str, &str)] = &[
     ("realtime", "max_matches_per_ip"),
     ("realtime", "max_relay_bytes"),
     ("realtime", "min_players_for_stats"),
+    ("analytics", "retention_days"),
+    ("moderation", "auto_ban_reporters"),
+    ("moderation", "auto_ban_window"),
+    ("moderation", "auto_ban_duration"),
+    ("moderation", "auto_ban_cooldown"),
+    ("moderation", "reports_per_hour"),
 ];
 
 /// Short environment names kept for convenience.
@@ -699,6 +709,7 @@ impl Config {
             return bad("backup.keep must be at least 1".into());
         }
         self.validate_realtime()?;
+        insight::validate(&self.analytics, &self.moderation)?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad(format!(
                 "log.format `{}` must be `text` or `json`",

@@ -70,6 +70,36 @@ impl Histogram {
 pub struct Metrics {
     counters: Mutex<BTreeMap<(String, String), u64>>,
     histograms: Mutex<BTreeMap<(String, String), Histogram>>,
+    /// Players seen calling RPCs per game today: game id → (UTC day, users).
+    players_today: Mutex<BTreeMap<String, (i64, std::collections::HashSet<uuid::Uuid>)>>,
+    /// Sizes of queues features report (matchmaking per queue, …), by name.
+    queues: Mutex<BTreeMap<String, u64>>,
+}
+
+/// A gauge with labels, read at render time (per-game CCU, queue sizes…).
+#[derive(Debug, Clone)]
+pub struct Gauge {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub labels: Vec<(&'static str, String)>,
+    pub value: f64,
+}
+
+/// Renders labelled gauges in Prometheus text format, one HELP/TYPE per name.
+pub fn render_gauges(gauges: &[Gauge]) -> String {
+    let mut out = String::new();
+    let mut sorted: Vec<&Gauge> = gauges.iter().collect();
+    sorted.sort_by_key(|g| g.name);
+    let mut last = "";
+    for g in sorted {
+        if g.name != last {
+            let _ = writeln!(out, "# HELP {} {}\n# TYPE {} gauge", g.name, g.help, g.name);
+            last = g.name;
+        }
+        let pairs: Vec<(&str, &str)> = g.labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let _ = writeln!(out, "{}{{{}}} {}", g.name, labels(&pairs), g.value);
+    }
+    out
 }
 
 fn labels(pairs: &[(&str, &str)]) -> String {
@@ -94,6 +124,7 @@ pub struct RpcStats {
     pub calls: u64,
     pub errors: u64,
     pub mean_ms: f64,
+    pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
 }
@@ -128,6 +159,48 @@ impl Metrics {
             1,
         );
         self.observe("outpost_rpc_duration_seconds", &[("rpc", rpc)], d);
+    }
+
+    /// Notes that `user` called an RPC of `game` (for daily active players).
+    pub fn player_seen(&self, game: &str, user: uuid::Uuid) {
+        let today = crate::time::utc_day(crate::time::now());
+        let mut m = self.players_today.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((day, users)) = m.get_mut(game) {
+            if *day != today {
+                *day = today;
+                users.clear();
+            }
+            users.insert(user);
+            return;
+        }
+        m.insert(game.to_string(), (today, [user].into()));
+    }
+
+    /// Distinct players of `game` who called an RPC today (UTC) since the server started.
+    pub fn players_today(&self, game: &str) -> u64 {
+        let today = crate::time::utc_day(crate::time::now());
+        let m = self.players_today.lock().unwrap_or_else(|p| p.into_inner());
+        match m.get(game) {
+            Some((day, users)) if *day == today => users.len() as u64,
+            _ => 0,
+        }
+    }
+
+    /// Sets the size of a queue (`/metrics` shows it as `outpost_queue_size{queue=…}`).
+    pub fn set_queue_size(&self, queue: &str, size: u64) {
+        self.queues
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(queue.to_string(), size);
+    }
+
+    pub fn queue_sizes(&self) -> Vec<(String, u64)> {
+        self.queues
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
     }
 
     pub fn rate_limited(&self, class: &str) {
@@ -180,6 +253,7 @@ impl Metrics {
                 } else {
                     0.0
                 },
+                p50_ms: hist.quantile(0.5) * 1000.0,
                 p99_ms: hist.quantile(0.99) * 1000.0,
                 max_ms: hist.max * 1000.0,
             });

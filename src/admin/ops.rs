@@ -67,6 +67,14 @@ pub enum Operation {
         #[serde(default)]
         limit: Option<usize>,
     },
+    /// One page (up to 1000) of a game's analytics events, oldest first.
+    AnalyticsExport {
+        game_id: String,
+        #[serde(default)]
+        since: Option<String>,
+        #[serde(default)]
+        cursor: Option<String>,
+    },
     /// `out` is absolute (the CLI resolves it); absent: the default backups dir.
     BackupCreate {
         #[serde(default)]
@@ -184,6 +192,18 @@ pub async fn perform(app: &App, op: Operation, mode: Mode) -> Result<Value, RpcE
                 })
                 .collect();
             Ok(json!({ "entries": entries }))
+        }
+        Operation::AnalyticsExport {
+            game_id,
+            since,
+            cursor,
+        } => {
+            app.call(
+                CALLER,
+                "analytics_export",
+                json!({ "game_id": game_id, "since": since, "cursor": cursor, "limit": 1000 }),
+            )
+            .await
         }
         Operation::BackupCreate { out } => {
             if let Some(p) = &out {

@@ -1,6 +1,7 @@
 //! The `outpost` command line: `serve` and the admin's subcommands.
 
 mod achievements;
+mod analytics;
 mod backup;
 mod clock;
 mod game;
@@ -85,6 +86,11 @@ pub enum Command {
     Clock {
         #[command(subcommand)]
         cmd: clock::ClockCmd,
+    },
+    /// Analytics: export a game's events as NDJSON.
+    Analytics {
+        #[command(subcommand)]
+        cmd: analytics::AnalyticsCmd,
     },
     /// Back up, list and verify backups.
     Backup {
@@ -192,6 +198,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bans { all } => moderation::bans(&load(&cli, None)?.config, *all, cli.json),
         Command::Audit { limit } => moderation::audit(&load(&cli, None)?.config, *limit, cli.json),
         Command::Clock { cmd } => clock::run(&load(&cli, None)?.config, cmd, cli.json),
+        Command::Analytics { cmd } => analytics::run(&load(&cli, None)?.config, cmd),
         Command::Backup { cmd } => backup::run(&load(&cli, None)?.config, cmd, cli.json),
         Command::Restore { file, force } => {
             backup::restore(&load(&cli, None)?.config, file, *force, cli.json)

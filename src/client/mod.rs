@@ -399,6 +399,17 @@ impl Client {
         .await
     }
 
+    /// Nakama's `POST /v2/event`: one analytics event for the session's player.
+    pub async fn event(&self, s: &Session, event: Value) -> Result<Value, ApiError> {
+        self.json(
+            Method::POST,
+            "/v2/event",
+            Credentials::Bearer(&s.token),
+            event,
+        )
+        .await
+    }
+
     /// An RPC as a studio server (`?http_key=`).
     pub async fn rpc_as_server(
         &self,

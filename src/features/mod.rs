@@ -2,21 +2,27 @@
 //! transport.
 
 pub mod achievements;
+pub mod analytics;
+pub mod audience;
 pub mod backups;
 pub mod batch;
+pub mod cache;
 pub mod clock;
 pub mod daily_rewards;
 pub mod events;
+pub mod experiments;
 pub mod games;
 pub mod health;
 pub mod inventory;
 pub mod leaderboards;
 pub mod matches;
+pub mod metrics;
 pub mod missions;
 pub mod moderation;
 pub mod notifications;
 pub mod paging;
 pub mod profiles;
+pub mod remote_config;
 pub mod rewards;
 pub mod schedule;
 pub mod seasons;
@@ -47,4 +53,9 @@ pub fn register_all(r: &mut Registry) {
     seasons::register(r);
     events::register(r);
     leaderboards::register(r);
+    analytics::register(r);
+    remote_config::register(r);
+    experiments::register(r);
+    metrics::register(r);
+    cache::register(r);
 }

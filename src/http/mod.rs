@@ -3,6 +3,7 @@
 //! Served by hyper-util over rustls (see [`serve`]).
 
 mod account;
+mod event;
 mod health;
 pub mod proxy;
 pub mod request;
@@ -72,6 +73,10 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(r(Gate::AsRpc("cloud_save_list"), "storage_list"))
         .then(|collection, user, req| storage::list(collection, Some(user), req));
+    let event = warp::path!("v2" / "event")
+        .and(warp::post())
+        .and(r())
+        .then(event::event);
     let healthcheck = warp::path!("healthcheck")
         .and(warp::get())
         .and(r(Gate::Public, "healthcheck"))
@@ -124,6 +129,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(storage_list)
         .unify()
         .or(storage_list_user)
+        .unify()
+        .or(event)
         .unify()
         .or(healthcheck)
         .unify()

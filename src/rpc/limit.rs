@@ -9,8 +9,10 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::{Arc, RwLock};
 
-use governor::clock::{Clock, DefaultClock};
-use governor::state::keyed::DefaultKeyedStateStore;
+use governor::clock::{Clock, DefaultClock, Reference};
+use governor::nanos::Nanos;
+use governor::state::keyed::{DefaultKeyedStateStore, ShrinkableKeyedStateStore};
+use governor::state::StateStore;
 use governor::{Quota, RateLimiter};
 use uuid::Uuid;
 
@@ -33,11 +35,77 @@ impl Limit {
     }
 }
 
-type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
+/// The limiter's own state store, shared so [`Class::status`] can read a key's state
+/// without spending a cell.
+struct Shared<K: Hash + Eq + Clone>(Arc<DefaultKeyedStateStore<K>>);
+
+impl<K: Hash + Eq + Clone> StateStore for Shared<K> {
+    type Key = K;
+    fn measure_and_replace<T, F, E>(&self, key: &K, f: F) -> Result<T, E>
+    where
+        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+    {
+        self.0.measure_and_replace(key, f)
+    }
+}
+
+impl<K: Hash + Eq + Clone> ShrinkableKeyedStateStore<K> for Shared<K> {
+    fn retain_recent(&self, drop_below: Nanos) {
+        self.0.retain_recent(drop_below)
+    }
+    fn shrink_to_fit(&self) {
+        ShrinkableKeyedStateStore::shrink_to_fit(&*self.0)
+    }
+    fn len(&self) -> usize {
+        ShrinkableKeyedStateStore::len(&*self.0)
+    }
+    fn is_empty(&self) -> bool {
+        ShrinkableKeyedStateStore::is_empty(&*self.0)
+    }
+}
+
+type Keyed<K> = RateLimiter<K, Shared<K>, DefaultClock>;
+
+/// A limiter with a handle on its state and the instant its clock counts from.
+struct Live<K: Hash + Eq + Clone> {
+    limiter: Keyed<K>,
+    state: Arc<DefaultKeyedStateStore<K>>,
+    start: <DefaultClock as Clock>::Instant,
+}
+
+impl<K: Hash + Eq + Clone> Live<K> {
+    fn new(quota: Quota) -> Self {
+        let state = Arc::new(DefaultKeyedStateStore::<K>::default());
+        let clock = DefaultClock::default();
+        let limiter = RateLimiter::new(quota, Shared(state.clone()), clock.clone());
+        // The limiter measures from its own creation, a moment before this reading: the
+        // remaining quota read from it errs, by nanoseconds, on the low side.
+        let start = clock.now();
+        Live {
+            limiter,
+            state,
+            start,
+        }
+    }
+}
+
+/// What is left of one key's quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct QuotaStatus {
+    /// Calls allowed per second, sustained.
+    pub per_sec: u32,
+    /// Calls allowed at once.
+    pub burst: u32,
+    /// Calls that would be allowed right now.
+    pub remaining: u32,
+    /// Milliseconds until the full burst is available again (0 when it is).
+    pub full_in_ms: u64,
+}
 
 struct Class<K: Hash + Eq + Clone> {
     quota: Quota,
-    limiter: RwLock<Arc<Keyed<K>>>,
+    per_sec: u32,
+    limiter: RwLock<Arc<Live<K>>>,
 }
 
 impl<K: Hash + Eq + Clone> Class<K> {
@@ -52,11 +120,12 @@ impl<K: Hash + Eq + Clone> Class<K> {
         let quota = quota.allow_burst(NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN));
         Class {
             quota,
-            limiter: RwLock::new(Arc::new(RateLimiter::keyed(quota))),
+            per_sec: per_sec.max(1),
+            limiter: RwLock::new(Arc::new(Live::new(quota))),
         }
     }
 
-    fn current(&self) -> Arc<Keyed<K>> {
+    fn current(&self) -> Arc<Live<K>> {
         self.limiter
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -65,15 +134,41 @@ impl<K: Hash + Eq + Clone> Class<K> {
 
     /// `Ok` or the whole seconds to wait (at least 1).
     fn check(&self, key: &K) -> Result<(), u64> {
-        let limiter = self.current();
+        let live = self.current();
+        let limiter = &live.limiter;
         limiter.check_key(key).map_err(|not_until| {
             let wait = not_until.wait_time_from(limiter.clock().now());
             wait.as_secs() + u64::from(wait.subsec_nanos() > 0).max(u64::from(wait.as_secs() == 0))
         })
     }
 
+    /// The key's quota as the limiter holds it, spending nothing (GCRA: the key's
+    /// theoretical arrival time against now).
+    fn status(&self, key: &K) -> QuotaStatus {
+        let live = self.current();
+        let t = u64::from(Nanos::from(self.quota.replenish_interval())).max(1);
+        let burst = self.quota.burst_size().get();
+        let capacity = t * u64::from(burst);
+        let now = u64::from(live.limiter.clock().now().duration_since(live.start));
+        let tat = live
+            .state
+            .measure_and_replace(key, |tat| Err::<((), Nanos), _>(tat))
+            .err()
+            .flatten()
+            .map(u64::from)
+            .unwrap_or(now);
+        let used = tat.saturating_sub(now).min(capacity);
+        QuotaStatus {
+            per_sec: self.per_sec,
+            burst,
+            remaining: ((capacity - used) / t) as u32,
+            full_in_ms: used / 1_000_000,
+        }
+    }
+
     fn sweep(&self, max_keys: usize) -> usize {
-        let limiter = self.current();
+        let live = self.current();
+        let limiter = &live.limiter;
         limiter.retain_recent();
         limiter.shrink_to_fit();
         if limiter.len() > max_keys {
@@ -83,7 +178,7 @@ impl<K: Hash + Eq + Clone> Class<K> {
                 "rate limiter over its key cap: starting afresh"
             );
             *self.limiter.write().unwrap_or_else(|p| p.into_inner()) =
-                Arc::new(RateLimiter::keyed(self.quota));
+                Arc::new(Live::new(self.quota));
             return 0;
         }
         limiter.len()
@@ -169,6 +264,16 @@ impl Limiters {
         }
     }
 
+    /// What is left of `user`'s READ and WRITE quotas, read from the limiters' state.
+    pub fn status_user(&self, user: Uuid) -> (QuotaStatus, QuotaStatus) {
+        (self.read.status(&user), self.write.status(&user))
+    }
+
+    /// What is left of the AUTH quota of `ip`'s network.
+    pub fn status_auth(&self, ip: IpAddr) -> QuotaStatus {
+        self.auth.status(&per_network(ip))
+    }
+
     /// Drops idle keys; returns how many keys remain per class (auth, read, write).
     pub fn sweep(&self) -> (usize, usize, usize) {
         self.ip.sweep(self.max_keys);
@@ -214,5 +319,24 @@ mod tests {
             l.check_user(Limit::Read, Uuid::new_v4()).is_ok(),
             "other users are not affected"
         );
+    }
+
+    #[test]
+    fn the_status_reads_the_limiter_without_spending() {
+        let cfg = RateLimitConfig {
+            write_per_sec: 1,
+            write_burst: 5,
+            ..Default::default()
+        };
+        let l = Limiters::new(&cfg);
+        let u = Uuid::new_v4();
+        assert_eq!(l.status_user(u).1.remaining, 5);
+        assert_eq!(l.status_user(u).1.remaining, 5, "asking spends nothing");
+        l.check_user(Limit::Write, u).unwrap();
+        l.check_user(Limit::Write, u).unwrap();
+        let w = l.status_user(u).1;
+        assert_eq!((w.remaining, w.burst, w.per_sec), (3, 5, 1));
+        assert!(w.full_in_ms > 1000 && w.full_in_ms <= 2000, "{w:?}");
+        assert_eq!(l.status_user(u).0.remaining, cfg.read_burst);
     }
 }

@@ -178,7 +178,20 @@ impl Registry {
             .ok_or_else(|| RpcError::NotFound(format!("RPC function `{id}` not found")))?
             .clone();
         let started = Instant::now();
+        // For daily active players per game (telemetry).
+        let seen = caller.session().map(|s| s.user_id).and_then(|u| {
+            let game = match payload.get("game_id") {
+                Some(Value::String(g)) => Some(g.clone()),
+                _ => session_game(app, &caller),
+            };
+            game.and_then(|g| g.parse::<crate::store::GameId>().ok())
+                .filter(|id| app.store.game_record(*id).is_some())
+                .map(|id| (id.to_string(), u))
+        });
         let result = self.run(app, caller, &entry, payload).await;
+        if let (Ok(_), Some((game, user))) = (&result, seen) {
+            app.metrics.player_seen(&game, user);
+        }
         let status = match &result {
             Ok(_) => "ok",
             Err(e) => e.status_label(),

@@ -9,6 +9,7 @@ pub mod codec;
 mod durability;
 pub mod games;
 pub mod key;
+pub mod ops;
 mod snapshot;
 mod tree;
 mod txn;

@@ -56,6 +56,7 @@ impl Tree {
     }
 
     pub fn get<T: DeserializeOwned>(&self, key: impl AsRef<[u8]>) -> Result<Option<T>, StoreError> {
+        super::ops::count(super::ops::Op::Read);
         match self.inner.get(key)? {
             Some(v) => Ok(Some(decode(&v)?)),
             None => Ok(None),
@@ -63,10 +64,12 @@ impl Tree {
     }
 
     pub fn get_raw(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>, StoreError> {
+        super::ops::count(super::ops::Op::Read);
         Ok(self.inner.get(key)?.map(|v| v.to_vec()))
     }
 
     pub fn contains(&self, key: impl AsRef<[u8]>) -> Result<bool, StoreError> {
+        super::ops::count(super::ops::Op::Read);
         Ok(self.inner.contains_key(key)?)
     }
 
@@ -75,6 +78,7 @@ impl Tree {
         key: impl AsRef<[u8]>,
         value: &T,
     ) -> Result<(), StoreError> {
+        super::ops::count(super::ops::Op::Write);
         let bytes = encode(value)?;
         let _g = self.write_guard();
         self.check_in(key.as_ref())?;
@@ -83,6 +87,7 @@ impl Tree {
     }
 
     pub fn insert_raw(&self, key: impl AsRef<[u8]>, value: &[u8]) -> Result<(), StoreError> {
+        super::ops::count(super::ops::Op::Write);
         let _g = self.write_guard();
         self.check_in(key.as_ref())?;
         self.inner.insert(key.as_ref(), value)?;
@@ -95,6 +100,7 @@ impl Tree {
         key: impl AsRef<[u8]>,
         value: &T,
     ) -> Result<bool, StoreError> {
+        super::ops::count(super::ops::Op::Write);
         let bytes = encode(value)?;
         let _g = self.write_guard();
         self.check_in(key.as_ref())?;
@@ -106,6 +112,7 @@ impl Tree {
 
     /// Removes a key; true when it was there.
     pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<bool, StoreError> {
+        super::ops::count(super::ops::Op::Remove);
         let _g = self.write_guard();
         self.check_in(key.as_ref())?;
         Ok(self.inner.remove(key)?.is_some())
@@ -114,6 +121,7 @@ impl Tree {
     /// Atomically adds `delta` to a counter stored as a big-endian u64 and returns the new
     /// value (sequence numbers, ids).
     pub fn increment(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<u64, StoreError> {
+        super::ops::count(super::ops::Op::Write);
         let _g = self.write_guard();
         self.check_in(key.as_ref())?;
         let v = self.inner.update_and_fetch(key, |old| {
@@ -132,6 +140,7 @@ impl Tree {
         &self,
         prefix: impl AsRef<[u8]>,
     ) -> impl DoubleEndedIterator<Item = Entry<T>> {
+        super::ops::count(super::ops::Op::Scan);
         self.inner.scan_prefix(prefix).map(decode_entry)
     }
 
@@ -139,10 +148,12 @@ impl Tree {
         &self,
         range: R,
     ) -> impl DoubleEndedIterator<Item = Entry<T>> {
+        super::ops::count(super::ops::Op::Scan);
         self.inner.range(range).map(decode_entry)
     }
 
     pub fn iter<T: DeserializeOwned>(&self) -> impl DoubleEndedIterator<Item = Entry<T>> {
+        super::ops::count(super::ops::Op::Scan);
         self.inner.iter().map(decode_entry)
     }
 
@@ -196,6 +207,7 @@ impl Tree {
         F: Fn(&Txn) -> Result<R, Abort<E>>,
         E: From<StoreError>,
     {
+        super::ops::count(super::ops::Op::Transaction);
         use sled::transaction::{
             ConflictableTransactionError as C, TransactionError, Transactional,
         };
@@ -297,6 +309,7 @@ impl Tree {
         max_scan: usize,
         keep: impl Fn(&T) -> bool,
     ) -> Result<Page<T>, StoreError> {
+        super::ops::count(super::ops::Op::Scan);
         let from = match start {
             Some(s) if !s.starts_with(prefix) => {
                 return Err(StoreError::Invalid(

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod model;
+pub mod reports;
 mod rpc;
 
 pub use audit::AuditEntry;
@@ -15,6 +16,9 @@ pub fn register(r: &mut Registry) {
     r.admin("moderation_ban", Limit::Write, rpc::ban);
     r.admin("moderation_unban", Limit::Write, rpc::unban);
     r.admin("moderation_list_bans", Limit::Read, rpc::list_bans);
+    r.player("report_player", Limit::Write, reports::report);
+    r.admin("moderation_list_reports", Limit::Read, reports::list);
+    r.admin("moderation_resolve_report", Limit::Write, reports::resolve);
 }
 
 /// Who did it, as bans and the audit log name them: `cli` for the admin socket (and the
