@@ -5,6 +5,7 @@
 mod backup;
 mod load;
 mod matches;
+mod matchmaking;
 mod report;
 mod rpc;
 mod storage;
@@ -33,6 +34,9 @@ enum Scenario {
     /// M arena matches x P players over QUIC at T Hz: tick p50/p99, jitter, datagrams/s,
     /// RSS per match, connection setup.
     Matches(matches::Args),
+    /// Matching pass over 100,000 tickets, tickets/s admitted over HTTPS, memory per
+    /// ticket, quality and waits of a simulated population.
+    Matchmaking(matchmaking::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -48,6 +52,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Storage(a) => storage::run(a).await,
             Scenario::Backup(a) => backup::run(a).await,
             Scenario::Matches(a) => matches::run(a).await,
+            Scenario::Matchmaking(a) => matchmaking::run(a).await,
         }
     })
 }

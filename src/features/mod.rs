@@ -8,6 +8,7 @@ pub mod games;
 pub mod health;
 pub mod inventory;
 pub mod matches;
+pub mod matchmaking;
 pub mod missions;
 pub mod moderation;
 pub mod notifications;
@@ -26,6 +27,7 @@ pub fn register_all(r: &mut Registry) {
     health::register(r);
     moderation::register(r);
     matches::register(r);
+    matchmaking::register(r);
     profiles::register(r);
     wallet::register(r);
     inventory::register(r);

@@ -10,6 +10,7 @@ mod economy_items;
 mod economy_storage;
 mod economy_support;
 mod economy_wallet;
+mod matchmaking_queue;
 mod ops_backup;
 mod ops_bans;
 mod ops_cli;

@@ -114,8 +114,9 @@ fn history_key(user: UserId, ended_at: i64, match_id: &str) -> Key {
     Key::new().uuid(user).i64_desc(ended_at).str(match_id)
 }
 
-/// Stores a finished match and moves each player's profile stats, all in one transaction.
-/// Storing the same match twice changes nothing the second time.
+/// Stores a finished match and moves each player's profile stats, all in one transaction,
+/// then fans the result out (matchmaking ratings). Storing the same match twice changes
+/// nothing the second time.
 pub fn record_result(game: &GameStore, result: &MatchResult) -> Result<(), StoreError> {
     if result.match_id.is_empty() || result.match_id.contains('\0') {
         return Err(StoreError::Invalid(
@@ -159,7 +160,9 @@ pub fn record_result(game: &GameStore, result: &MatchResult) -> Result<(), Store
             tx.insert(3, profiles::key(p.user_id), &profile)?;
         }
         Ok(())
-    })
+    })?;
+    // The fan-out of a stored result, one feature at a time (each is idempotent).
+    crate::features::matchmaking::rate_result(game, result)
 }
 
 pub fn load_result(game: &GameStore, match_id: &str) -> Result<Option<MatchResult>, StoreError> {
