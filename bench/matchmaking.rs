@@ -159,13 +159,14 @@ async fn admission(args: &Args) -> anyhow::Result<()> {
             let mut h = histogram();
             let mut errors = 0u64;
             for (n, user) in ids.iter().enumerate() {
+                let region = ["eu", "us", "asia"][n % 3];
                 let t = Instant::now();
                 let r = client
                     .rpc_as_server(
                         &key,
                         "matchmaking_find_match",
                         json!({"game_id": game, "user_id": user, "mode": "solo",
-                               "region": ["eu", "us", "asia"][n % 3],
+                               "region": region,
                                "numeric_properties": {"level": (n % 50) as f64}}),
                     )
                     .await;

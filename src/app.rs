@@ -30,6 +30,8 @@ pub struct AppInner {
     pub matches: OnceLock<Arc<dyn MatchDirectory>>,
     /// Matchmaking queues, rebuilt from sled on first use.
     pub matchmaking: OnceLock<crate::features::matchmaking::Matchmaker>,
+    /// Wakes the scheduler early (a game's clock moved).
+    pub jobs_wake: tokio::sync::Notify,
 }
 
 #[derive(Clone)]
@@ -64,6 +66,7 @@ impl App {
             http_connections: AtomicI64::new(0),
             matches: OnceLock::new(),
             matchmaking: OnceLock::new(),
+            jobs_wake: tokio::sync::Notify::new(),
         })))
     }
 

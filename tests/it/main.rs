@@ -4,6 +4,7 @@ mod common;
 
 mod core_auth;
 mod core_cli;
+mod core_clock;
 mod core_rpc;
 mod economy_batch;
 mod economy_items;

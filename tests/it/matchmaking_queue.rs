@@ -447,3 +447,100 @@ async fn bad_input_is_refused_naming_the_field() {
     assert_eq!(e.status(), 400);
     assert!(e.to_string().contains("live tickets"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn windows_widen_and_tickets_expire_with_the_game_clock() {
+    let mut server = TestServer::start_with(
+        &["arena", "other"],
+        &[
+            ("OUTPOST_MATCHMAKING_INTERVAL_MS", "100"),
+            ("OUTPOST_SERVER_DEV_MODE", "true"),
+        ],
+    )
+    .await;
+    let game = server.game("arena");
+    let admin = server.admin().await;
+    admin
+        .rpc(
+            "matchmaking_set_modes",
+            json!({"game_id": game, "modes": [
+                {"name": "solo"},
+                {"name": "ranked", "team_size": 1, "team_count": 2, "expire_after_secs": 300,
+                 "widening": {"initial": 100, "step": 100, "every_secs": 30, "max_wait_secs": 600}}
+            ]}),
+        )
+        .await
+        .unwrap();
+    let alice = server.new_player().await;
+    let bob = server.new_player().await;
+    for (p, r) in [(&alice, 1000), (&bob, 1350)] {
+        server
+            .server_rpc(
+                "matchmaking_update_skill_rating",
+                json!({"game_id": game, "user_id": p.user_id(), "mode": "ranked", "rating": r}),
+            )
+            .await
+            .unwrap();
+    }
+    queue(&alice, &game, "ranked").await;
+    queue(&bob, &game, "ranked").await;
+    // 350 apart with windows of ±100: they wait, and the status says why.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let s = status(&alice, &game).await;
+    assert_eq!(s["status"], "searching");
+    assert_eq!(s["window"], 100.0);
+    assert_eq!(s["queued_tickets"], 1);
+    assert_eq!(s["in_range_tickets"], 0);
+    assert!(
+        s["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("too few players in range"),
+        "{s}"
+    );
+    // 60 s of game time: ±300, still apart.
+    admin
+        .rpc("dev_clock_advance", json!({"game_id": game, "by": "60s"}))
+        .await
+        .unwrap();
+    let s = status_until(&alice, &game, |s| s["window"] == 300.0).await;
+    assert_eq!(s["status"], "searching");
+    assert!(s["wait_secs"].as_f64().unwrap() >= 60.0, "{s}");
+    // 30 s more: ±400, and the server matches them without anyone resubmitting.
+    admin
+        .rpc("dev_clock_advance", json!({"game_id": game, "by": "30s"}))
+        .await
+        .unwrap();
+    let s = status_until(&bob, &game, is("matched")).await;
+    assert_eq!(s["ticket"]["mode"], "ranked");
+    alice
+        .rpc("matchmaking_cancel", json!({"game_id": game}))
+        .await
+        .unwrap();
+    bob.rpc("matchmaking_cancel", json!({"game_id": game}))
+        .await
+        .unwrap();
+
+    // Alone in the queue, a ticket expires after the mode's 300 s.
+    let t = queue(&alice, &game, "ranked").await;
+    admin
+        .rpc("dev_clock_advance", json!({"game_id": game, "by": "301s"}))
+        .await
+        .unwrap();
+    let s = status_until(&alice, &game, is("idle")).await;
+    assert_eq!(s["last"]["outcome"], "expired");
+    assert_eq!(s["last"]["ticket_id"], t["ticket_id"]);
+
+    // Tickets are stored: a restart rebuilds the queue.
+    let t = queue(&bob, &game, "ranked").await;
+    server.restart().await;
+    let s = server
+        .server_rpc(
+            "matchmaking_get_status",
+            json!({"game_id": game, "user_id": bob.user_id()}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s["status"], "searching");
+    assert_eq!(s["ticket"]["id"], t["ticket_id"]);
+}
