@@ -8,6 +8,7 @@ mod liveops;
 mod load;
 mod matches;
 mod mixed;
+mod matchmaking;
 mod report;
 mod rpc;
 mod storage;
@@ -43,6 +44,9 @@ enum Scenario {
     Mixed(mixed::Args),
     /// C connections report achievement progress (durable), then add to one community goal.
     Liveops(liveops::Args),
+    /// Matching pass over 100,000 tickets, tickets/s admitted over HTTPS, memory per
+    /// ticket, quality and waits of a simulated population.
+    Matchmaking(matchmaking::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -61,6 +65,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Matches(a) => matches::run(a).await,
             Scenario::Mixed(a) => mixed::run(a).await,
             Scenario::Liveops(a) => liveops::run(a).await,
+            Scenario::Matchmaking(a) => matchmaking::run(a).await,
         }
     })
 }

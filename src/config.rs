@@ -12,6 +12,8 @@ mod http;
 pub use http::HttpConfig;
 mod insight;
 pub use insight::{AnalyticsConfig, ModerationConfig};
+mod matchmaking;
+pub use matchmaking::MatchmakingConfig;
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -27,6 +29,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub analytics: AnalyticsConfig,
     pub moderation: ModerationConfig,
+    pub matchmaking: MatchmakingConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -436,6 +439,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("moderation", "auto_ban_duration"),
     ("moderation", "auto_ban_cooldown"),
     ("moderation", "reports_per_hour"),
+    ("matchmaking", "interval_ms"),
+    ("matchmaking", "accept_timeout_secs"),
+    ("matchmaking", "max_tickets"),
+    ("matchmaking", "recent_opponents"),
 ];
 
 /// Short environment names kept for convenience.
@@ -710,6 +717,7 @@ impl Config {
         }
         self.validate_realtime()?;
         insight::validate(&self.analytics, &self.moderation)?;
+        self.matchmaking.validate().map_err(ConfigError::Invalid)?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad(format!(
                 "log.format `{}` must be `text` or `json`",

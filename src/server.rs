@@ -131,6 +131,10 @@ pub async fn serve(loaded: Loaded) -> anyhow::Result<()> {
         )));
     }
     tasks.push(tokio::spawn(crate::jobs::run(app.clone(), stop_rx.clone())));
+    tasks.push(tokio::spawn(crate::features::matchmaking::run(
+        app.clone(),
+        stop_rx.clone(),
+    )));
     let socket = crate::admin::socket_path(&data_dir);
     let admin = crate::admin::bind(&socket)
         .with_context(|| format!("admin socket {}", socket.display()))?;

@@ -399,6 +399,25 @@ impl QuicClient {
         found
     }
 
+    /// Waits for a pushed notification with `code` (e.g. 1, match found) and returns it
+    /// (`id`, `code`, `subject`, `content`, …); other frames stay queued for later reads.
+    pub async fn notification(
+        &mut self,
+        code: i64,
+        within: Duration,
+    ) -> Result<serde_json::Value, QuicError> {
+        match self
+            .wait_for(within, |m| {
+                matches!(m, ServerMsg::Notification { notification, .. }
+                    if notification["code"].as_i64() == Some(code))
+            })
+            .await?
+        {
+            ServerMsg::Notification { notification, .. } => Ok(notification),
+            other => Err(QuicError::Protocol(format!("{other:?}"))),
+        }
+    }
+
     async fn request(&mut self, msg: ClientMsg, rid: u32) -> Result<ServerMsg, QuicError> {
         self.send(&msg).await?;
         match self

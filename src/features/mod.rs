@@ -17,6 +17,7 @@ pub mod inventory;
 pub mod leaderboards;
 pub mod matches;
 pub mod metrics;
+pub mod matchmaking;
 pub mod missions;
 pub mod moderation;
 pub mod notifications;
@@ -40,6 +41,7 @@ pub fn register_all(r: &mut Registry) {
     health::register(r);
     moderation::register(r);
     matches::register(r);
+    matchmaking::register(r);
     profiles::register(r);
     wallet::register(r);
     inventory::register(r);

@@ -22,6 +22,7 @@ mod insight_analytics;
 mod insight_config;
 mod insight_metrics;
 mod insight_moderation;
+mod matchmaking_queue;
 mod ops_backup;
 mod ops_bans;
 mod ops_cli;

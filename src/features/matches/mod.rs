@@ -137,7 +137,8 @@ fn history_key(user: UserId, ended_at: i64, match_id: &str) -> Key {
 }
 
 /// Where a finished match goes, in order: the result and each player's profile stats (one
-/// transaction, durable), then per player the achievements that follow those stats and
+/// transaction, durable), the matchmaking ratings of a match the matchmaker found, then per
+/// player the achievements that follow those stats and
 /// season XP (with event multipliers). Every step counts a match once, so recording the
 /// same result again re-runs the chain harmlessly (finishing one a crash cut short).
 pub async fn finish(
@@ -148,9 +149,10 @@ pub async fn finish(
     record_result(game, result)?;
     game.durable().await?;
     if !result.stats_counted {
-        // Too few distinct players for stats (win farming with an alt): no XP either.
+        // Too few distinct players for stats (win farming with an alt): no rating or XP either.
         return Ok(());
     }
+    crate::features::matchmaking::rate_result(game, result)?;
     for p in &result.players {
         crate::features::achievements::sync_stats(app, game, p.user_id).await?;
         crate::features::seasons::add_xp(
@@ -217,7 +219,8 @@ pub fn record_result(game: &GameStore, result: &MatchResult) -> Result<(), Store
             tx.insert(3, profiles::key(p.user_id), &profile)?;
         }
         Ok(())
-    })
+    })?;
+    Ok(())
 }
 
 pub fn load_result(game: &GameStore, match_id: &str) -> Result<Option<MatchResult>, StoreError> {

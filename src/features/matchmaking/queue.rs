@@ -1,0 +1,955 @@
+//! The live queues of every game, in memory, with sled as the truth behind them: a ticket is
+//! stored before it is queued and removed when it leaves. Each game has one lock; the pass,
+//! queueing, cancelling and party changes take it, and write their few sled keys under it so
+//! memory and store never disagree on who is queued.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use super::matcher::{self, Explanation};
+use super::model::{FoundMatch, LastTicket, Mode, Party, Ticket, TicketState};
+use super::{MatchmakingError, FOUND, LAST, PARTIES, PARTY_BY_USER, TICKETS, TICKET_BY_USER};
+use crate::app::App;
+use crate::auth::UserId;
+use crate::features::matches::{self, MatchDirectory, NewMatch};
+use crate::features::notifications::{self, codes};
+use crate::store::{Abort, GameId, GameStore, Key, Store, StoreError, Tree};
+
+/// What a player needs to take their seat in a found match.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SeatPass {
+    pub match_id: String,
+    pub host: String,
+    pub port: u16,
+    pub alpn: String,
+    pub ticket: String,
+    /// Unix milliseconds (wall clock) when the join ticket stops working.
+    pub ticket_expires_at: i64,
+    /// Game-clock milliseconds by which the seat must be taken.
+    pub accept_by_ms: i64,
+    /// The player's team (index into `teams`).
+    pub team: usize,
+    pub teams: Vec<Vec<UserId>>,
+}
+
+/// A match found whose seats are not all taken yet.
+#[derive(Debug, Clone)]
+struct Pending {
+    tickets: Vec<Uuid>,
+    deadline_ms: i64,
+    seats: HashMap<UserId, SeatPass>,
+}
+
+/// Matches formed per queue, for the stats.
+#[derive(Debug, Default)]
+struct Formed {
+    /// Game-clock milliseconds of the matches formed in the last minute.
+    recent: VecDeque<i64>,
+    total: u64,
+}
+
+#[derive(Default)]
+struct GameQueues {
+    modes: BTreeMap<String, Mode>,
+    tickets: HashMap<Uuid, Ticket>,
+    by_user: HashMap<UserId, Uuid>,
+    pending: BTreeMap<String, Pending>,
+    /// Each player's latest opponents, newest last.
+    recent: HashMap<UserId, VecDeque<UserId>>,
+    formed: HashMap<(String, String), Formed>,
+}
+
+/// Every game's queues.
+#[derive(Default)]
+pub struct Matchmaker {
+    games: Mutex<HashMap<GameId, Arc<Mutex<GameQueues>>>>,
+}
+
+/// A notification to send once the game's lock is released.
+struct Outgoing {
+    user: UserId,
+    code: i32,
+    subject: &'static str,
+    content: Map<String, Value>,
+    persistent: bool,
+}
+
+/// Codes of matchmaking's own notifications (besides `MATCH_FOUND`).
+pub const REQUEUED: i32 = 2;
+pub const TICKET_DROPPED: i32 = 3;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn put_ticket(trees: &[Tree; 2], t: &Ticket) -> Result<(), StoreError> {
+    trees[0].insert(Key::new().uuid(t.id), t)
+}
+
+fn delete_ticket(game: &GameStore, t: &Ticket) -> Result<(), StoreError> {
+    let trees = [game.tree(TICKETS)?, game.tree(TICKET_BY_USER)?];
+    Tree::transaction(&[&trees[0], &trees[1]], |tx| {
+        tx.remove::<StoreError>(0, Key::new().uuid(t.id))?;
+        for u in t.user_ids() {
+            tx.remove::<StoreError>(1, Key::new().uuid(u))?;
+        }
+        Ok(())
+    })
+}
+
+fn set_last(
+    game: &GameStore,
+    t: &Ticket,
+    outcome: &str,
+    match_id: Option<&str>,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    let last = LastTicket {
+        ticket_id: t.id,
+        mode: t.mode.clone(),
+        outcome: outcome.into(),
+        match_id: match_id.map(str::to_string),
+        at_ms,
+    };
+    let tree = game.tree(LAST)?;
+    for u in t.user_ids() {
+        tree.insert(Key::new().uuid(u), &last)?;
+    }
+    Ok(())
+}
+
+fn p90(sorted: &[f64]) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64) * 0.9).ceil() as usize;
+    sorted[i.clamp(1, sorted.len()) - 1]
+}
+
+/// One queue's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueStats {
+    pub mode: String,
+    pub region: String,
+    pub waiting_tickets: usize,
+    pub waiting_players: u32,
+    /// Tickets matched whose seats are not all taken yet.
+    pub matched_tickets: usize,
+    pub avg_wait_secs: f64,
+    pub p90_wait_secs: f64,
+    pub longest_wait_secs: f64,
+    pub matches_last_minute: usize,
+    pub matches_total: u64,
+}
+
+/// A ticket's standing, for `matchmaking_get_status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Standing {
+    pub ticket: Ticket,
+    pub wait_secs: f64,
+    pub explanation: Option<Explanation>,
+    pub seat: Option<SeatPass>,
+}
+
+impl Matchmaker {
+    /// Rebuilds every game's queues from sled. Tickets that were matched when the server
+    /// stopped lost their match with it: they go back to the front of their queue.
+    pub fn load(store: &Store) -> Matchmaker {
+        let mm = Matchmaker::default();
+        for g in store.games() {
+            match store.game(g.id) {
+                Ok(game) => {
+                    if let Err(e) = mm.queues(&game) {
+                        tracing::error!(error = %e, game = %g.id, "matchmaking queues not loaded");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, game = %g.id, "game not opened"),
+            }
+        }
+        mm
+    }
+
+    fn queues(&self, game: &GameStore) -> Result<Arc<Mutex<GameQueues>>, StoreError> {
+        if let Some(q) = lock(&self.games).get(&game.id()) {
+            return Ok(q.clone());
+        }
+        let mut q = GameQueues::default();
+        for m in super::load_modes(game)? {
+            q.modes.insert(m.name.clone(), m);
+        }
+        let trees = [game.tree(TICKETS)?, game.tree(TICKET_BY_USER)?];
+        for r in trees[0].iter::<Ticket>() {
+            let (_, mut t) = r?;
+            if matches!(t.state, TicketState::Matched { .. }) {
+                t.state = TicketState::Searching;
+                t.front = true;
+                put_ticket(&trees, &t)?;
+            }
+            for u in t.user_ids() {
+                q.by_user.insert(u, t.id);
+            }
+            q.tickets.insert(t.id, t);
+        }
+        let mut games = lock(&self.games);
+        Ok(games
+            .entry(game.id())
+            .or_insert_with(|| Arc::new(Mutex::new(q)))
+            .clone())
+    }
+
+    /// Number of live tickets in every game (health, bench).
+    pub fn ticket_count(&self) -> usize {
+        let games: Vec<_> = lock(&self.games).values().cloned().collect();
+        games.iter().map(|g| lock(g).tickets.len()).sum()
+    }
+
+    pub fn modes(&self, game: &GameStore) -> Result<Vec<Mode>, StoreError> {
+        let q = self.queues(game)?;
+        let q = lock(&q);
+        Ok(q.modes.values().cloned().collect())
+    }
+
+    pub fn mode(&self, game: &GameStore, name: &str) -> Result<Mode, MatchmakingError> {
+        let q = self.queues(game)?;
+        let q = lock(&q);
+        q.modes.get(name).cloned().ok_or_else(|| {
+            MatchmakingError::NotFound(format!(
+                "mode: no mode `{name}` in this game (see matchmaking_list_modes)"
+            ))
+        })
+    }
+
+    /// Replaces the game's modes; refused while a removed or reshaped mode has tickets.
+    pub fn set_modes(&self, game: &GameStore, modes: Vec<Mode>) -> Result<(), MatchmakingError> {
+        let q = self.queues(game)?;
+        let mut q = lock(&q);
+        for t in q.tickets.values() {
+            let kept = modes.iter().find(|m| m.name == t.mode);
+            let same_shape = kept.is_some_and(|m| {
+                q.modes.get(&t.mode).is_some_and(|old| {
+                    old.team_size == m.team_size
+                        && old.team_count == m.team_count
+                        && old.max_players == m.max_players
+                })
+            });
+            if !same_shape {
+                return Err(MatchmakingError::Precondition(format!(
+                    "mode `{}` has live tickets: it cannot be removed or reshaped until they leave",
+                    t.mode
+                )));
+            }
+        }
+        super::save_modes(game, &modes)?;
+        q.modes = modes.into_iter().map(|m| (m.name.clone(), m)).collect();
+        Ok(())
+    }
+
+    /// Queues a ticket (one player, or a party whole). Refused when any of its players
+    /// already has a live ticket.
+    pub fn enqueue(
+        &self,
+        game: &GameStore,
+        ticket: Ticket,
+        max_tickets: usize,
+    ) -> Result<Ticket, MatchmakingError> {
+        let q = self.queues(game)?;
+        let mut q = lock(&q);
+        if let Some(u) = ticket.user_ids().find(|u| q.by_user.contains_key(u)) {
+            return Err(MatchmakingError::AlreadyExists(format!(
+                "player {u} already has a live ticket (one per player): cancel it first"
+            )));
+        }
+        if q.tickets.len() >= max_tickets {
+            return Err(MatchmakingError::Full(format!(
+                "this game's queues hold {max_tickets} tickets already: try again shortly"
+            )));
+        }
+        if let Some(p) = ticket.party_id {
+            // The party may have changed since the caller read it.
+            let party: Option<Party> = game.tree(PARTIES)?.get(Key::new().uuid(p))?;
+            let same = party.is_some_and(|party| {
+                let mut a = party.members.clone();
+                let mut b: Vec<UserId> = ticket.user_ids().collect();
+                a.sort();
+                b.sort();
+                a == b
+            });
+            if !same {
+                return Err(MatchmakingError::Precondition(
+                    "the party changed meanwhile: queue again".into(),
+                ));
+            }
+        }
+        let trees = [game.tree(TICKETS)?, game.tree(TICKET_BY_USER)?];
+        Tree::transaction(&[&trees[0], &trees[1]], |tx| {
+            for u in ticket.user_ids() {
+                if tx
+                    .get::<Uuid, MatchmakingError>(1, Key::new().uuid(u))?
+                    .is_some()
+                {
+                    return Err(Abort::Fail(MatchmakingError::AlreadyExists(format!(
+                        "player {u} already has a live ticket"
+                    ))));
+                }
+                tx.insert(1, Key::new().uuid(u), &ticket.id)?;
+            }
+            tx.insert(0, Key::new().uuid(ticket.id), &ticket)?;
+            Ok(())
+        })?;
+        for u in ticket.user_ids() {
+            q.by_user.insert(u, ticket.id);
+        }
+        q.tickets.insert(ticket.id, ticket.clone());
+        Ok(ticket)
+    }
+
+    /// Takes a player's live ticket out of the queue (`outcome` says why). When it was
+    /// matched, the other tickets of that match go back to the front at once. Returns the
+    /// ticket as it was.
+    pub fn cancel(
+        &self,
+        app: &App,
+        game: &GameStore,
+        user: UserId,
+        ticket_id: Option<Uuid>,
+        outcome: &str,
+    ) -> Result<Ticket, MatchmakingError> {
+        let q = self.queues(game)?;
+        let mut out = Vec::new();
+        let t = {
+            let mut q = lock(&q);
+            let Some(&id) = q.by_user.get(&user) else {
+                return Err(MatchmakingError::NotFound(
+                    "no live ticket for this player".into(),
+                ));
+            };
+            if ticket_id.is_some_and(|t| t != id) {
+                return Err(MatchmakingError::NotFound(format!(
+                    "ticket_id: not this player's live ticket (theirs is {id})"
+                )));
+            }
+            let now = game.now_ms();
+            let t = q.drop_ticket(game, id, outcome, now)?;
+            if let TicketState::Matched { match_id, .. } = &t.state {
+                if let Some(p) = q.pending.remove(match_id) {
+                    for other in p.tickets.iter().filter(|o| **o != id) {
+                        q.requeue(game, *other, &mut out)?;
+                    }
+                }
+            }
+            t
+        };
+        send(app, game, out);
+        Ok(t)
+    }
+
+    /// Where a player's live ticket stands.
+    pub fn standing(
+        &self,
+        game: &GameStore,
+        user: UserId,
+    ) -> Result<Option<Standing>, MatchmakingError> {
+        let q = self.queues(game)?;
+        let q = lock(&q);
+        let Some(t) = q.by_user.get(&user).and_then(|id| q.tickets.get(id)) else {
+            return Ok(None);
+        };
+        let now = game.now_ms();
+        let wait_secs = (now - t.created_at_ms).max(0) as f64 / 1000.0;
+        match &t.state {
+            TicketState::Searching => {
+                let mode = q.modes.get(&t.mode);
+                let explanation = mode.map(|m| {
+                    let queue: Vec<&Ticket> = q
+                        .tickets
+                        .values()
+                        .filter(|o| {
+                            o.mode == t.mode
+                                && o.region == t.region
+                                && o.state == TicketState::Searching
+                        })
+                        .collect();
+                    matcher::explain(m, t, &queue, now)
+                });
+                Ok(Some(Standing {
+                    ticket: t.clone(),
+                    wait_secs,
+                    explanation,
+                    seat: None,
+                }))
+            }
+            TicketState::Matched { match_id, .. } => Ok(Some(Standing {
+                ticket: t.clone(),
+                wait_secs,
+                explanation: None,
+                seat: q
+                    .pending
+                    .get(match_id)
+                    .and_then(|p| p.seats.get(&user).cloned()),
+            })),
+        }
+    }
+
+    pub fn stats(
+        &self,
+        game: &GameStore,
+        mode: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<Vec<QueueStats>, StoreError> {
+        let q = self.queues(game)?;
+        let q = lock(&q);
+        let now = game.now_ms();
+        let mut by_queue: BTreeMap<(String, String), (Vec<f64>, u32, usize)> = BTreeMap::new();
+        for t in q.tickets.values() {
+            let e = by_queue
+                .entry((t.mode.clone(), t.region.clone()))
+                .or_default();
+            match t.state {
+                TicketState::Searching => {
+                    e.0.push((now - t.created_at_ms).max(0) as f64 / 1000.0);
+                    e.1 += t.size();
+                }
+                TicketState::Matched { .. } => e.2 += 1,
+            }
+        }
+        for k in q.formed.keys() {
+            by_queue.entry(k.clone()).or_default();
+        }
+        let mut out = Vec::new();
+        for ((m, r), (mut waits, players, matched)) in by_queue {
+            if mode.is_some_and(|x| x != m) || region.is_some_and(|x| x != r) {
+                continue;
+            }
+            waits.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+            let formed = q.formed.get(&(m.clone(), r.clone()));
+            out.push(QueueStats {
+                waiting_tickets: waits.len(),
+                waiting_players: players,
+                matched_tickets: matched,
+                avg_wait_secs: if waits.is_empty() {
+                    0.0
+                } else {
+                    waits.iter().sum::<f64>() / waits.len() as f64
+                },
+                p90_wait_secs: p90(&waits),
+                longest_wait_secs: waits.last().copied().unwrap_or(0.0),
+                matches_last_minute: formed.map_or(0, |f| {
+                    f.recent.iter().filter(|&&at| at > now - 60_000).count()
+                }),
+                matches_total: formed.map_or(0, |f| f.total),
+                mode: m,
+                region: r,
+            });
+        }
+        Ok(out)
+    }
+
+    // ---- parties ----
+
+    pub fn create_party(
+        &self,
+        game: &GameStore,
+        user: UserId,
+        max_size: u32,
+    ) -> Result<Party, MatchmakingError> {
+        let q = self.queues(game)?;
+        let q = lock(&q);
+        if q.by_user.contains_key(&user) {
+            return Err(MatchmakingError::Precondition(
+                "you have a live ticket: cancel it before forming a party".into(),
+            ));
+        }
+        let party = Party {
+            id: Uuid::new_v4(),
+            leader: user,
+            members: vec![user],
+            max_size,
+            created_at: game.now(),
+        };
+        let trees = [game.tree(PARTIES)?, game.tree(PARTY_BY_USER)?];
+        Tree::transaction(&[&trees[0], &trees[1]], |tx| {
+            if tx
+                .get::<Uuid, MatchmakingError>(1, Key::new().uuid(user))?
+                .is_some()
+            {
+                return Err(Abort::Fail(MatchmakingError::AlreadyExists(
+                    "you are already in a party: leave it first".into(),
+                )));
+            }
+            tx.insert(1, Key::new().uuid(user), &party.id)?;
+            tx.insert(0, Key::new().uuid(party.id), &party)?;
+            Ok(())
+        })?;
+        Ok(party)
+    }
+
+    pub fn join_party(
+        &self,
+        game: &GameStore,
+        user: UserId,
+        party_id: Uuid,
+    ) -> Result<Party, MatchmakingError> {
+        let q = self.queues(game)?;
+        let q = lock(&q);
+        if q.by_user.contains_key(&user) {
+            return Err(MatchmakingError::Precondition(
+                "you have a live ticket: cancel it before joining a party".into(),
+            ));
+        }
+        let trees = [game.tree(PARTIES)?, game.tree(PARTY_BY_USER)?];
+        let queued = |p: &Party| p.members.iter().any(|m| q.by_user.contains_key(m));
+        Tree::transaction(&[&trees[0], &trees[1]], |tx| {
+            if tx
+                .get::<Uuid, MatchmakingError>(1, Key::new().uuid(user))?
+                .is_some()
+            {
+                return Err(Abort::Fail(MatchmakingError::AlreadyExists(
+                    "you are already in a party: leave it first".into(),
+                )));
+            }
+            let Some(mut party) =
+                tx.get::<Party, MatchmakingError>(0, Key::new().uuid(party_id))?
+            else {
+                return Err(Abort::Fail(MatchmakingError::NotFound(format!(
+                    "party_id: no party {party_id}"
+                ))));
+            };
+            if party.members.len() as u32 >= party.max_size {
+                return Err(Abort::Fail(MatchmakingError::Precondition(format!(
+                    "the party is full ({} players)",
+                    party.max_size
+                ))));
+            }
+            if queued(&party) {
+                return Err(Abort::Fail(MatchmakingError::Precondition(
+                    "the party is queued: its leader must cancel before anyone joins".into(),
+                )));
+            }
+            party.members.push(user);
+            tx.insert(1, Key::new().uuid(user), &party.id)?;
+            tx.insert(0, Key::new().uuid(party.id), &party)?;
+            Ok(party)
+        })
+    }
+
+    /// Leaves the player's party (the next member leads; the last one out ends it). A
+    /// queued party's ticket is cancelled: the party it was for no longer exists.
+    pub fn leave_party(
+        &self,
+        app: &App,
+        game: &GameStore,
+        user: UserId,
+    ) -> Result<(Uuid, Option<Party>), MatchmakingError> {
+        let Some(party) = super::party_of(game, user)? else {
+            return Err(MatchmakingError::NotFound("you are not in a party".into()));
+        };
+        if self
+            .queues(game)?
+            .lock()
+            .map(|q| q.by_user.contains_key(&user))
+            .unwrap_or(false)
+        {
+            let _ = self.cancel(app, game, user, None, "party_changed");
+        }
+        let q = self.queues(game)?;
+        let _q = lock(&q);
+        let trees = [game.tree(PARTIES)?, game.tree(PARTY_BY_USER)?];
+        let left = Tree::transaction(&[&trees[0], &trees[1]], |tx| {
+            let Some(mut p) = tx.get::<Party, MatchmakingError>(0, Key::new().uuid(party.id))?
+            else {
+                return Ok(None);
+            };
+            p.members.retain(|m| *m != user);
+            tx.remove(1, Key::new().uuid(user))?;
+            if p.members.is_empty() {
+                tx.remove(0, Key::new().uuid(p.id))?;
+                return Ok(None);
+            }
+            if p.leader == user {
+                p.leader = p.members[0];
+            }
+            tx.insert(0, Key::new().uuid(p.id), &p)?;
+            Ok(Some(p))
+        })?;
+        Ok((party.id, left))
+    }
+
+    // ---- the pass ----
+
+    /// One matching pass over every game.
+    pub fn run_pass(&self, app: &App) {
+        let Ok(dir) = matches::directory(app) else {
+            return; // realtime not started yet: no match can be created
+        };
+        let games: Vec<(GameId, Arc<Mutex<GameQueues>>)> = lock(&self.games)
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect();
+        for (id, q) in games {
+            let Ok(game) = app.store.game(id) else {
+                continue;
+            };
+            let mut out = Vec::new();
+            {
+                let mut q = lock(&q);
+                if q.tickets.is_empty() {
+                    continue;
+                }
+                if let Err(e) = q.pass(app, &game, dir.as_ref(), &mut out) {
+                    tracing::error!(error = %e, game = %id, "matching pass failed");
+                }
+            }
+            send(app, &game, out);
+        }
+    }
+}
+
+fn send(app: &App, game: &GameStore, out: Vec<Outgoing>) {
+    for o in out {
+        if let Err(e) = notifications::notify(
+            &app.bus,
+            game,
+            o.user,
+            o.code,
+            o.subject,
+            o.content,
+            o.persistent,
+        ) {
+            tracing::warn!(error = %e, user = %o.user, "matchmaking notification not sent");
+        }
+    }
+}
+
+impl GameQueues {
+    /// Removes a ticket from memory and store, noting how it ended for its players.
+    fn drop_ticket(
+        &mut self,
+        game: &GameStore,
+        id: Uuid,
+        outcome: &str,
+        now_ms: i64,
+    ) -> Result<Ticket, StoreError> {
+        let Some(t) = self.tickets.get(&id).cloned() else {
+            return Err(StoreError::Invalid(format!("ticket {id} is not queued")));
+        };
+        delete_ticket(game, &t)?;
+        let match_id = match &t.state {
+            TicketState::Matched { match_id, .. } => Some(match_id.as_str()),
+            TicketState::Searching => None,
+        };
+        set_last(game, &t, outcome, match_id, now_ms)?;
+        self.tickets.remove(&id);
+        for u in t.user_ids() {
+            self.by_user.remove(&u);
+        }
+        Ok(t)
+    }
+
+    /// Puts a matched ticket back, ahead of every ticket that was not put back.
+    fn requeue(
+        &mut self,
+        game: &GameStore,
+        id: Uuid,
+        out: &mut Vec<Outgoing>,
+    ) -> Result<(), StoreError> {
+        let trees = [game.tree(TICKETS)?, game.tree(TICKET_BY_USER)?];
+        let Some(t) = self.tickets.get_mut(&id) else {
+            return Ok(());
+        };
+        t.state = TicketState::Searching;
+        t.front = true;
+        put_ticket(&trees, t)?;
+        for u in t.user_ids() {
+            out.push(Outgoing {
+                user: u,
+                code: REQUEUED,
+                subject: "Back in the queue",
+                content: Map::from_iter([
+                    ("ticket_id".to_string(), json!(t.id)),
+                    (
+                        "reason".to_string(),
+                        json!("a player of the match did not take their seat"),
+                    ),
+                ]),
+                persistent: false,
+            });
+        }
+        Ok(())
+    }
+
+    fn pass(
+        &mut self,
+        app: &App,
+        game: &GameStore,
+        dir: &dyn MatchDirectory,
+        out: &mut Vec<Outgoing>,
+    ) -> Result<(), StoreError> {
+        let now = game.now_ms();
+        // Expired tickets leave.
+        let expired: Vec<Uuid> =
+            self.tickets
+                .values()
+                .filter(|t| {
+                    t.state == TicketState::Searching
+                        && self.modes.get(&t.mode).is_none_or(|m| {
+                            now - t.created_at_ms >= m.expire_after_secs as i64 * 1000
+                        })
+                })
+                .map(|t| t.id)
+                .collect();
+        for id in expired {
+            let t = self.drop_ticket(game, id, "expired", now)?;
+            for u in t.user_ids() {
+                out.push(dropped(u, &t, "no match was found in time: queue again"));
+            }
+        }
+        self.settle_pending(game, dir, now, out)?;
+        // Match each queue.
+        let mut queues: BTreeMap<(String, String), Vec<&Ticket>> = BTreeMap::new();
+        for t in self.tickets.values() {
+            if t.state == TicketState::Searching {
+                queues
+                    .entry((t.mode.clone(), t.region.clone()))
+                    .or_default()
+                    .push(t);
+            }
+        }
+        let recent = &self.recent;
+        let met = |a: UserId, b: UserId| recent.get(&a).is_some_and(|r| r.contains(&b));
+        let mut found: Vec<(Mode, String, matcher::Proposal)> = Vec::new();
+        for ((mode, region), tickets) in &queues {
+            let Some(m) = self.modes.get(mode) else {
+                continue;
+            };
+            for p in matcher::pass(m, tickets, now, &met) {
+                found.push((m.clone(), region.clone(), p));
+            }
+        }
+        for (mode, region, p) in found {
+            if let Err(e) = self.start_match(app, game, dir, &mode, &region, &p, now, out) {
+                tracing::warn!(error = %e, mode = %mode.name, "match not started; tickets stay queued");
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Seats taken finish a match's tickets; past the deadline, tickets with a no-show are
+    /// dropped and the others go back to the front.
+    fn settle_pending(
+        &mut self,
+        game: &GameStore,
+        dir: &dyn MatchDirectory,
+        now: i64,
+        out: &mut Vec<Outgoing>,
+    ) -> Result<(), StoreError> {
+        let ids: Vec<String> = self.pending.keys().cloned().collect();
+        for match_id in ids {
+            let Some(p) = self.pending.get(&match_id).cloned() else {
+                continue;
+            };
+            let users: Vec<UserId> = p.seats.keys().copied().collect();
+            let seated: HashSet<UserId> = dir
+                .presences(game.id(), &users)
+                .into_iter()
+                .filter(|pr| pr.match_ids.contains(&match_id))
+                .map(|pr| pr.user_id)
+                .collect();
+            if seated.len() == users.len() {
+                self.pending.remove(&match_id);
+                for id in &p.tickets {
+                    if self.tickets.contains_key(id) {
+                        self.drop_ticket(game, *id, "joined", now)?;
+                    }
+                }
+                continue;
+            }
+            if now < p.deadline_ms {
+                continue;
+            }
+            self.pending.remove(&match_id);
+            for id in &p.tickets {
+                let Some(t) = self.tickets.get(id) else {
+                    continue;
+                };
+                if t.user_ids().all(|u| seated.contains(&u)) {
+                    self.requeue(game, *id, out)?;
+                } else {
+                    let t = self.drop_ticket(game, *id, "no_show", now)?;
+                    for u in t.user_ids() {
+                        out.push(dropped(
+                            u,
+                            &t,
+                            "a seat of this ticket was not taken in time: queue again",
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start_match(
+        &mut self,
+        app: &App,
+        game: &GameStore,
+        dir: &dyn MatchDirectory,
+        mode: &Mode,
+        region: &str,
+        p: &matcher::Proposal,
+        now: i64,
+        out: &mut Vec<Outgoing>,
+    ) -> Result<(), String> {
+        let teams: Vec<Vec<UserId>> = p
+            .teams
+            .iter()
+            .map(|team| {
+                team.iter()
+                    .flat_map(|&i| {
+                        self.tickets
+                            .get(&p.tickets[i])
+                            .map(|t| t.user_ids().collect::<Vec<_>>())
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut params = mode.match_params.clone();
+        if let Value::Object(m) = &mut params {
+            m.entry("max_players").or_insert(json!(mode.max_players));
+            m.insert(
+                "matchmaking".into(),
+                json!({"mode": mode.name, "region": region, "teams": teams}),
+            );
+        }
+        let live = dir
+            .create(NewMatch {
+                game: game.id(),
+                mode: mode.match_mode.clone(),
+                label: format!("mm:{}:{}", mode.name, region),
+                params,
+                private: true,
+                creator: None,
+            })
+            .map_err(|e| e.to_string())?;
+        let endpoint = dir.endpoint();
+        let deadline_ms = now + app.config.matchmaking.accept_timeout_secs as i64 * 1000;
+        let mut seats = HashMap::new();
+        for (team, members) in teams.iter().enumerate() {
+            for u in members {
+                let t = dir
+                    .ticket(game.id(), &live.match_id, *u)
+                    .map_err(|e| e.to_string())?;
+                seats.insert(
+                    *u,
+                    SeatPass {
+                        match_id: live.match_id.clone(),
+                        host: endpoint.host.clone(),
+                        port: endpoint.port,
+                        alpn: endpoint.alpn.clone(),
+                        ticket: t.ticket,
+                        ticket_expires_at: t.expires_at,
+                        accept_by_ms: deadline_ms,
+                        team,
+                        teams: teams.clone(),
+                    },
+                );
+            }
+        }
+        let found = FoundMatch {
+            match_id: live.match_id.clone(),
+            mode: mode.name.clone(),
+            region: region.to_string(),
+            teams: teams.clone(),
+            found_at_ms: now,
+        };
+        let store = |e: StoreError| e.to_string();
+        game.tree(FOUND)
+            .and_then(|t| t.insert(Key::new().str(&live.match_id), &found))
+            .map_err(store)?;
+        let trees = [
+            game.tree(TICKETS).map_err(store)?,
+            game.tree(TICKET_BY_USER).map_err(store)?,
+        ];
+        for id in &p.tickets {
+            if let Some(t) = self.tickets.get_mut(id) {
+                t.state = TicketState::Matched {
+                    match_id: live.match_id.clone(),
+                    deadline_ms,
+                };
+                t.front = false;
+                put_ticket(&trees, t).map_err(store)?;
+            }
+        }
+        // Everyone remembers their opponents.
+        let keep = app.config.matchmaking.recent_opponents;
+        for (t, members) in teams.iter().enumerate() {
+            for u in members {
+                let r = self.recent.entry(*u).or_default();
+                for (o, others) in teams.iter().enumerate() {
+                    if o != t {
+                        for v in others {
+                            r.retain(|x| x != v);
+                            r.push_back(*v);
+                        }
+                    }
+                }
+                while r.len() > keep {
+                    r.pop_front();
+                }
+            }
+        }
+        let f = self
+            .formed
+            .entry((mode.name.clone(), region.to_string()))
+            .or_default();
+        f.total += 1;
+        f.recent.push_back(now);
+        while f.recent.front().is_some_and(|&at| at <= now - 60_000) {
+            f.recent.pop_front();
+        }
+        for (u, seat) in &seats {
+            let mut content = match serde_json::to_value(seat) {
+                Ok(Value::Object(m)) => m,
+                _ => Map::new(),
+            };
+            content.insert("mode".into(), json!(mode.name));
+            content.insert("region".into(), json!(region));
+            out.push(Outgoing {
+                user: *u,
+                code: codes::MATCH_FOUND,
+                subject: "Match found",
+                content,
+                persistent: true,
+            });
+        }
+        self.pending.insert(
+            live.match_id.clone(),
+            Pending {
+                tickets: p.tickets.clone(),
+                deadline_ms,
+                seats,
+            },
+        );
+        Ok(())
+    }
+}
+
+fn dropped(user: UserId, t: &Ticket, reason: &str) -> Outgoing {
+    Outgoing {
+        user,
+        code: TICKET_DROPPED,
+        subject: "Matchmaking ticket dropped",
+        content: Map::from_iter([
+            ("ticket_id".to_string(), json!(t.id)),
+            ("mode".to_string(), json!(t.mode)),
+            ("reason".to_string(), json!(reason)),
+        ]),
+        persistent: false,
+    }
+}
