@@ -38,12 +38,14 @@ pub async fn event(req: Req) -> Response {
         if let Some(ts) = e.timestamp {
             event["timestamp"] = Value::String(ts);
         }
+        // The gate admitted the caller as the RPC this route stands for.
+        let entry = req
+            .rpc
+            .as_ref()
+            .ok_or_else(|| RpcError::Internal("event route admitted no RPC".into()))?;
         let reply = app
-            .call(
-                who,
-                "analytics_collect_events",
-                json!({ "events": [event] }),
-            )
+            .registry
+            .call_admitted(&app, who, entry, json!({ "events": [event] }))
             .await?;
         if let Some(refused) = reply["refused"].get(0) {
             return Err(RpcError::invalid(

@@ -75,7 +75,7 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .then(|collection, user, req| storage::list(collection, Some(user), req));
     let event = warp::path!("v2" / "event")
         .and(warp::post())
-        .and(r())
+        .and(r(Gate::AsRpc("analytics_collect_events"), "event"))
         .then(event::event);
     let healthcheck = warp::path!("healthcheck")
         .and(warp::get())

@@ -113,14 +113,15 @@ impl<K: Hash + Eq + Clone> Class<K> {
         Self::with_quota(
             Quota::per_second(NonZeroU32::new(per_sec.max(1)).unwrap_or(NonZeroU32::MIN)),
             burst,
+            per_sec,
         )
     }
 
-    fn with_quota(quota: Quota, burst: u32) -> Self {
+    fn with_quota(quota: Quota, burst: u32, per_sec: u32) -> Self {
         let quota = quota.allow_burst(NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN));
         Class {
             quota,
-            per_sec: per_sec.max(1),
+            per_sec,
             limiter: RwLock::new(Arc::new(Live::new(quota))),
         }
     }
@@ -208,7 +209,7 @@ impl Limiters {
             read: Class::new(cfg.read_per_sec, cfg.read_burst),
             write: Class::new(cfg.write_per_sec, cfg.write_burst),
             ip: Class::new(cfg.ip_per_sec, cfg.ip_burst),
-            accounts: Class::with_quota(Quota::per_hour(per_hour), cfg.accounts_per_ip_burst),
+            accounts: Class::with_quota(Quota::per_hour(per_hour), cfg.accounts_per_ip_burst, 0),
             bad_keys: Strikes::new(
                 cfg.bad_keys_per_ip,
                 std::time::Duration::from_secs(cfg.bad_key_window_secs),
