@@ -25,12 +25,15 @@ pub struct ApiRejection {
     status: u16,
     body: serde_json::Value,
     retry_after: Option<u64>,
+    /// The request's body was left unread: the connection cannot carry another request.
+    close: bool,
 }
 impl warp::reject::Reject for ApiRejection {}
 
 impl ApiRejection {
-    fn new(e: &RpcError) -> Self {
+    fn new(e: &RpcError, close: bool) -> Self {
         ApiRejection {
+            close,
             status: e.http_status(),
             body: e.body(),
             retry_after: match e {
@@ -46,6 +49,12 @@ impl ApiRejection {
             if let Ok(v) = http::HeaderValue::from_str(&secs.to_string()) {
                 r.headers_mut().insert(http::header::RETRY_AFTER, v);
             }
+        }
+        if self.close {
+            r.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
         }
         r
     }
@@ -146,9 +155,13 @@ pub fn req(
                     .map(|p| p.0.ip())
                     .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
                 let peer = super::proxy::client_ip(peer, &headers, &trusted);
+                let has_body = headers
+                    .get(http::header::CONTENT_LENGTH)
+                    .is_some_and(|v| v.as_bytes() != b"0")
+                    || headers.contains_key(http::header::TRANSFER_ENCODING);
                 let refuse = |e: RpcError| {
                     app.metrics.http(route, e.http_status());
-                    warp::reject::custom(ApiRejection::new(&e))
+                    warp::reject::custom(ApiRejection::new(&e, has_body))
                 };
                 let head = Head {
                     app: &app,

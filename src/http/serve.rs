@@ -113,10 +113,16 @@ pub async fn run(
                 hyper::service::service_fn(move |mut req: Request<Incoming>| {
                     req.extensions_mut().insert(PeerAddr(peer));
                     let in_flight = InFlight::start(activity.clone());
+                    let h2 = req.version() == http::Version::HTTP_2;
                     let call = hyper::service::Service::call(&service, req);
                     async move {
-                        let reply = call.await;
+                        let mut reply = call.await;
                         drop(in_flight);
+                        // `Connection: close` (a refusal that left the body unread) means
+                        // nothing to HTTP/2, which forbids the header.
+                        if let (true, Ok(r)) = (h2, reply.as_mut()) {
+                            r.headers_mut().remove(http::header::CONNECTION);
+                        }
                         reply
                     }
                 })

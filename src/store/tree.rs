@@ -321,8 +321,7 @@ impl Tree {
         };
         let mut entries = Vec::with_capacity(limit.min(128));
         let mut next = None;
-        let mut scanned = 0usize;
-        for r in self.inner.range(from..) {
+        for (scanned, r) in self.inner.range(from..).enumerate() {
             let (k, v) = r?;
             if !k.starts_with(prefix) {
                 break;
@@ -331,7 +330,6 @@ impl Tree {
                 next = Some(k.to_vec());
                 break;
             }
-            scanned += 1;
             let value: T = decode(&v)?;
             if !keep(&value) {
                 continue;
