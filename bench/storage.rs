@@ -1,4 +1,5 @@
 //! `storage`: C connections, one player each, write cloud-save objects (`cloud_save_write`,
+//! or `PUT /v2/storage` with `--rest`,
 //! durable before the reply) for D seconds over K keys each, then read them back
 //! (`cloud_save_read`) for D seconds. Values are JSON objects of about `--value-bytes`.
 
@@ -6,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args as ClapArgs;
+use outpost::client::Credentials;
 use serde_json::json;
 
 use crate::load::{drive, players, Op, OPEN_LIMITS};
@@ -24,6 +26,10 @@ pub struct Args {
     /// Approximate size of each value.
     #[arg(long, default_value_t = 1024)]
     pub value_bytes: usize,
+    /// Write through the Nakama-compatible REST route `PUT /v2/storage` instead of the
+    /// `cloud_save_write` RPC (same transaction and flush behind both).
+    #[arg(long)]
+    pub rest: bool,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -38,9 +44,24 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let keys = args.keys.max(1);
     let filler = "x".repeat(args.value_bytes.saturating_sub(40));
     let (g, f) = (game.clone(), filler.clone());
+    let rest = args.rest;
     let write: Op = Arc::new(move |client, session, _i, n| {
         let (game, filler) = (g.clone(), f.clone());
         Box::pin(async move {
+            if rest {
+                let value = json!({"n": n, "filler": filler}).to_string();
+                let body = json!({"objects": [{"collection": "bench", "key": format!("k{}", n % keys),
+                                               "value": value}]});
+                return client
+                    .request(
+                        reqwest::Method::PUT,
+                        "/v2/storage",
+                        Credentials::Bearer(&session.token),
+                        Some(body.to_string().into_bytes()),
+                    )
+                    .await
+                    .is_ok_and(|r| r.status == 200);
+            }
             client
                 .rpc(
                     &session,
@@ -70,8 +91,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let run_for = Duration::from_secs(args.duration);
     let w = drive(&players, warmup, run_for, write).await?;
     w.print(&format!(
-        "cloud_save_write (durable, ~{} B values), {} connections",
-        args.value_bytes, args.connections
+        "{} (durable, ~{} B values), {} connections",
+        if args.rest {
+            "PUT /v2/storage"
+        } else {
+            "cloud_save_write"
+        },
+        args.value_bytes,
+        args.connections
     ));
     let r = drive(&players, warmup, run_for, read).await?;
     r.print(&format!(
