@@ -3,6 +3,7 @@
 //! and prints figures; nothing here asserts.
 
 mod backup;
+mod leaderboard;
 mod load;
 mod matches;
 mod report;
@@ -33,6 +34,9 @@ enum Scenario {
     /// M arena matches x P players over QUIC at T Hz: tick p50/p99, jitter, datagrams/s,
     /// RSS per match, connection setup.
     Matches(matches::Args),
+    /// A board of 1M records: rank structure in-process, rebuild at start, submits/s and
+    /// top-100 / rank / around-me latency over HTTPS.
+    Leaderboard(leaderboard::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -48,6 +52,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Storage(a) => storage::run(a).await,
             Scenario::Backup(a) => backup::run(a).await,
             Scenario::Matches(a) => matches::run(a).await,
+            Scenario::Leaderboard(a) => leaderboard::run(a).await,
         }
     })
 }

@@ -28,6 +28,8 @@ pub struct AppInner {
     pub http_connections: AtomicI64,
     /// Live matches, once the realtime transport has started (it registers itself).
     pub matches: OnceLock<Arc<dyn MatchDirectory>>,
+    /// Wakes the scheduler early (a game's clock moved).
+    pub jobs_wake: tokio::sync::Notify,
     /// Leaderboard ranks, built from sled on each board's first use.
     pub leaderboards: crate::features::leaderboards::Live,
 }
@@ -63,6 +65,7 @@ impl App {
             started_at: crate::time::now(),
             http_connections: AtomicI64::new(0),
             matches: OnceLock::new(),
+            jobs_wake: tokio::sync::Notify::new(),
             leaderboards: Default::default(),
         })))
     }

@@ -38,6 +38,9 @@ pub struct ServerConfig {
     /// Reverse proxies (addresses or address/prefix) whose `X-Forwarded-For` names the
     /// client; the sign-in rate limit is then per client, not per proxy.
     pub trusted_proxies: Vec<String>,
+    /// Lets admins move a game's clock forward (`dev_clock_advance`) to test resets,
+    /// season ends and events. Never on a live game.
+    pub dev_mode: bool,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +53,7 @@ impl Default for ServerConfig {
             max_body_bytes: 256 * 1024,
             default_game_id: None,
             trusted_proxies: Vec::new(),
+            dev_mode: false,
         }
     }
 }
@@ -295,6 +299,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("server", "max_body_bytes"),
     ("server", "default_game_id"),
     ("server", "trusted_proxies"),
+    ("server", "dev_mode"),
     ("tls", "cert"),
     ("tls", "key"),
     ("tls", "cert_dir"),

@@ -1,4 +1,5 @@
-//! The scheduler: periodic upkeep that runs inside the server.
+//! The scheduler: periodic upkeep that runs inside the server, and the stored jobs of
+//! `features::schedule` (lifecycles, resets, expiries), run in each game's own time.
 
 use std::time::Duration;
 
@@ -9,6 +10,10 @@ use crate::app::App;
 /// Runs until `stop` turns true.
 pub async fn run(app: App, mut stop: watch::Receiver<bool>) {
     let mut sweep = tokio::time::interval(Duration::from_secs(30));
+    // Stored jobs: at start (what fell due while the server was down), then every second,
+    // and at once when a game's clock moves.
+    let mut due = tokio::time::interval(Duration::from_secs(1));
+    due.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut prune = tokio::time::interval(Duration::from_secs(600));
     let mut backups = app.config.backup.every().map(|every| {
         let mut i = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -19,6 +24,8 @@ pub async fn run(app: App, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = stop.changed() => return,
             _ = next_backup(&mut backups) => scheduled_backup(&app).await,
+            _ = due.tick() => run_due_jobs(&app).await,
+            _ = app.jobs_wake.notified() => run_due_jobs(&app).await,
             _ = sweep.tick() => {
                 let (a, r, w) = app.limiters.sweep();
                 tracing::debug!(auth = a, read = r, write = w, "rate limiter keys");
@@ -32,6 +39,67 @@ pub async fn run(app: App, mut stop: watch::Receiver<bool>) {
                 }
             }
         }
+    }
+}
+
+/// How long a failed job waits before its next try: 5 s, doubling, at most 10 minutes.
+fn retry_delay(attempts: u32) -> i64 {
+    (5i64 << attempts.min(7)).min(600)
+}
+
+/// Runs every stored job that is due in its game's time, earliest first. A job leaves the
+/// schedule only after its handler succeeded; a failure is logged and retried later.
+pub async fn run_due_jobs(app: &App) {
+    for record in app.store.games() {
+        let Ok(game) = app.store.game(record.id) else {
+            continue;
+        };
+        // A handler may schedule follow-ups that are already due (a recurring reset missed
+        // several times while down): take a few rounds, never spin.
+        for _ in 0..16 {
+            let now = game.now();
+            let jobs = match crate::features::schedule::due(&game, now, 256) {
+                Ok(j) => j,
+                Err(e) => {
+                    tracing::error!(game = %record.id, error = %e, "reading due jobs failed");
+                    break;
+                }
+            };
+            if jobs.is_empty() {
+                break;
+            }
+            for job in jobs {
+                run_job(app, &game, job, now).await;
+            }
+        }
+    }
+}
+
+async fn run_job(
+    app: &App,
+    game: &crate::store::GameStore,
+    job: crate::features::schedule::DueJob,
+    now: i64,
+) {
+    use crate::features::schedule;
+    let Some(handler) = app.registry.job_handler(&job.kind) else {
+        tracing::error!(game = %game.id(), kind = %job.kind, subject = %job.subject, "no handler for a stored job kind; retried later");
+        let _ = schedule::failed(game, &job, now + 600, "no handler registered for this kind");
+        return;
+    };
+    let outcome = handler(app.clone(), game.clone(), job.subject.clone()).await;
+    let stored = match &outcome {
+        Ok(()) => {
+            tracing::info!(game = %game.id(), kind = %job.kind, subject = %job.subject, "job ran");
+            schedule::done(game, &job)
+        }
+        Err(e) => {
+            tracing::warn!(game = %game.id(), kind = %job.kind, subject = %job.subject, attempts = job.attempts + 1, error = %e, "job failed; retried later");
+            schedule::failed(game, &job, now + retry_delay(job.attempts), &e.to_string())
+        }
+    };
+    if let Err(e) = stored {
+        tracing::error!(game = %game.id(), kind = %job.kind, error = %e, "updating the job schedule failed");
     }
 }
 

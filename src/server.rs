@@ -152,6 +152,13 @@ fn print_banner(
         "  cert       {} ({kind})",
         certs.paths().cert.display()
     );
+    if cfg.server.dev_mode {
+        let _ = writeln!(
+            out,
+            "  DEV MODE   on: admins can move games' clocks forward (server.dev_mode). Never on a live game."
+        );
+        tracing::warn!("dev mode is on: admins can move games' clocks forward");
+    }
     if first_run {
         let _ = writeln!(
             out,

@@ -61,6 +61,13 @@ pub enum Operation {
         #[serde(default)]
         out: Option<PathBuf>,
     },
+    /// Any registered RPC, as the admin socket's caller (for commands that are thin
+    /// wrappers of an admin RPC, like `outpost clock advance`).
+    Rpc {
+        id: String,
+        #[serde(default)]
+        payload: Value,
+    },
 }
 
 /// Whether a server is running (the operation came over its socket) or the CLI opened a
@@ -93,6 +100,7 @@ pub async fn perform(app: &App, op: Operation, mode: Mode) -> Result<Value, RpcE
             Ok(json!({ "game": GameView::from(game) }))
         }
         Operation::GameList => app.call(CALLER, "game_list", json!({})).await,
+        Operation::Rpc { id, payload } => app.call(CALLER, &id, payload).await,
         Operation::UserShow { user } => {
             let account = app.auth.find(&user)?;
             let ban = app.auth.active_ban(account.id)?.map(|b| {
@@ -239,6 +247,7 @@ fn status(app: &App, mode: Mode) -> Result<Value, RpcError> {
         "uptime_secs": live.then(|| app.started.elapsed().as_secs()),
         "started_at": live.then(|| crate::time::rfc3339(app.started_at)),
         "data_dir": app.config.server.data_dir,
+        "dev_mode": app.config.server.dev_mode,
         "accounts": app.auth.count(),
         "games": app.store.games().len(),
         "active_bans": app.auth.bans(false)?.len(),

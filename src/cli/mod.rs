@@ -1,6 +1,7 @@
 //! The `outpost` command line: `serve` and the admin's subcommands.
 
 mod backup;
+mod clock;
 mod game;
 mod moderation;
 mod operate;
@@ -78,6 +79,11 @@ pub enum Command {
     Audit {
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+    /// Show or move a game's clock (moving needs server.dev_mode).
+    Clock {
+        #[command(subcommand)]
+        cmd: clock::ClockCmd,
     },
     /// Back up, list and verify backups.
     Backup {
@@ -176,6 +182,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Unban { user } => moderation::unban(&load(&cli, None)?.config, user, cli.json),
         Command::Bans { all } => moderation::bans(&load(&cli, None)?.config, *all, cli.json),
         Command::Audit { limit } => moderation::audit(&load(&cli, None)?.config, *limit, cli.json),
+        Command::Clock { cmd } => clock::run(&load(&cli, None)?.config, cmd, cli.json),
         Command::Backup { cmd } => backup::run(&load(&cli, None)?.config, cmd, cli.json),
         Command::Restore { file, force } => {
             backup::restore(&load(&cli, None)?.config, file, *force, cli.json)

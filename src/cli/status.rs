@@ -25,6 +25,11 @@ pub fn run(cfg: &Config, json: bool) -> anyhow::Result<ExitCode> {
         );
     }
     println!("data dir      {}", text(&s["data_dir"]));
+    if s["dev_mode"].as_bool() == Some(true) {
+        println!(
+            "DEV MODE      on: games' clocks can be moved (server.dev_mode); never on a live game"
+        );
+    }
     println!("accounts      {}", text(&s["accounts"]));
     println!("games         {}", text(&s["games"]));
     println!("active bans   {}", text(&s["active_bans"]));

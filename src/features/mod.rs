@@ -3,6 +3,7 @@
 
 pub mod backups;
 pub mod batch;
+pub mod clock;
 pub mod daily_rewards;
 pub mod games;
 pub mod health;
@@ -15,6 +16,7 @@ pub mod notifications;
 pub mod paging;
 pub mod profiles;
 pub mod rewards;
+pub mod schedule;
 pub mod storage;
 pub mod vault;
 pub mod wallet;
@@ -24,6 +26,7 @@ use crate::rpc::Registry;
 /// Registers every feature's RPCs.
 pub fn register_all(r: &mut Registry) {
     games::register(r);
+    clock::register(r);
     health::register(r);
     moderation::register(r);
     matches::register(r);

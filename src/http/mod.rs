@@ -3,6 +3,7 @@
 
 mod account;
 mod health;
+mod leaderboard;
 pub mod proxy;
 pub mod request;
 mod rpc;
@@ -67,6 +68,22 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(r())
         .then(|collection, user, req| storage::list(collection, Some(user), req));
+    let leaderboard_list = warp::path!("v2" / "leaderboard" / String)
+        .and(warp::get())
+        .and(r())
+        .then(leaderboard::list);
+    let leaderboard_write = warp::path!("v2" / "leaderboard" / String)
+        .and(warp::post())
+        .and(r())
+        .then(leaderboard::write);
+    let leaderboard_delete = warp::path!("v2" / "leaderboard" / String)
+        .and(warp::delete())
+        .and(r())
+        .then(leaderboard::delete);
+    let leaderboard_around = warp::path!("v2" / "leaderboard" / String / "owner" / String)
+        .and(warp::get())
+        .and(r())
+        .then(leaderboard::around);
     let healthcheck = warp::path!("healthcheck")
         .and(warp::get())
         .and(r())
@@ -107,6 +124,14 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(storage_list)
         .unify()
         .or(storage_list_user)
+        .unify()
+        .or(leaderboard_list)
+        .unify()
+        .or(leaderboard_write)
+        .unify()
+        .or(leaderboard_delete)
+        .unify()
+        .or(leaderboard_around)
         .unify()
         .or(healthcheck)
         .unify()

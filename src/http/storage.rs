@@ -65,7 +65,7 @@ struct IdObject {
 
 /// The session and its game, admitted as the registry admits `rpc_id` (the storage RPC the
 /// route stands for): its caller class and rate-limit class, one rule for both transports.
-fn open(req: &Req, rpc_id: &str) -> Result<(SessionUser, GameStore), RpcError> {
+pub(super) fn open(req: &Req, rpc_id: &str) -> Result<(SessionUser, GameStore), RpcError> {
     let s = session(req)?;
     let entry = req
         .app

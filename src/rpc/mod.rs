@@ -12,4 +12,4 @@ pub use caller::{Caller, CallerClass, SessionUser};
 pub use context::RpcContext;
 pub use error::RpcError;
 pub use limit::{Limit, Limiters};
-pub use registry::{decode, json_kind, session_game, Entry, Registry};
+pub use registry::{decode, json_kind, session_game, Entry, JobHandler, Registry};

@@ -14,11 +14,15 @@ use serde_json::Value;
 
 use crate::app::App;
 use crate::auth::Role;
+use crate::store::GameStore;
 
 use super::{Caller, CallerClass, Limit, RpcContext, RpcError};
 
 type BoxFuture = Pin<Box<dyn Future<Output = Result<Value, RpcError>> + Send>>;
 type Handler = Arc<dyn Fn(RpcContext, Value) -> BoxFuture + Send + Sync>;
+type JobFuture = Pin<Box<dyn Future<Output = Result<(), RpcError>> + Send>>;
+/// What runs a scheduled job of one kind: given the app, the game and the job's subject.
+pub type JobHandler = Arc<dyn Fn(App, GameStore, String) -> JobFuture + Send + Sync>;
 
 #[derive(Clone)]
 pub struct Entry {
@@ -31,6 +35,7 @@ pub struct Entry {
 #[derive(Default)]
 pub struct Registry {
     entries: HashMap<String, Entry>,
+    jobs: HashMap<&'static str, JobHandler>,
 }
 
 /// Decodes a payload into a request type; the error names the field that is wrong.
@@ -119,6 +124,33 @@ impl Registry {
         Fut: Future<Output = Result<R, RpcError>> + Send + 'static,
     {
         self.add(id, CallerClass::Admin, limit, f)
+    }
+
+    /// Registers the handler of a scheduled job kind (see `features::schedule`). The
+    /// scheduler calls it when a job of that kind is due in its game's time; it must be
+    /// idempotent, since a crash between its work and the job's removal runs it again.
+    pub fn job<F, Fut>(&mut self, kind: &'static str, f: F)
+    where
+        F: Fn(App, GameStore, String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), RpcError>> + Send + 'static,
+    {
+        assert!(
+            !self.jobs.contains_key(kind),
+            "job kind `{kind}` registered twice"
+        );
+        let f = Arc::new(f);
+        self.jobs.insert(
+            kind,
+            Arc::new(move |app, game, subject| {
+                let f = f.clone();
+                Box::pin(async move { f(app, game, subject).await })
+            }),
+        );
+    }
+
+    /// The handler of a job kind.
+    pub fn job_handler(&self, kind: &str) -> Option<JobHandler> {
+        self.jobs.get(kind).cloned()
     }
 
     /// Looks an RPC up by id, case-insensitively.

@@ -51,6 +51,10 @@ pub struct GameRecord {
     pub created_at: i64,
     #[serde(default)]
     pub settings: BTreeMap<String, serde_json::Value>,
+    /// Seconds this game's clock runs ahead of the wall clock: moved forward only by an
+    /// admin on a server in dev mode, to test resets, season ends and events. Never back.
+    #[serde(default)]
+    pub clock_offset_secs: i64,
 }
 
 impl Store {
@@ -85,8 +89,9 @@ impl Store {
         let record = GameRecord {
             id: GameId::new(),
             name: name.to_string(),
-            created_at: chrono::Utc::now().timestamp(),
+            created_at: crate::time::now(),
             settings,
+            clock_offset_secs: 0,
         };
         self.global(GAMES)?
             .insert(Key::new().uuid(record.id.0), &record)?;
@@ -116,6 +121,42 @@ impl Store {
             .unwrap_or_else(|p| p.into_inner())
             .get(&id)
             .cloned()
+    }
+
+    /// Moves a game's clock forward by `secs` (dev mode; the caller checks it) and returns
+    /// the new offset. Persisted and flushed, so a restart keeps the game's time.
+    pub fn advance_game_clock(&self, id: GameId, secs: i64) -> Result<i64, StoreError> {
+        if secs <= 0 {
+            return Err(StoreError::Invalid(
+                "a game's clock only moves forward".into(),
+            ));
+        }
+        let mut games = self.inner.games.write().unwrap_or_else(|p| p.into_inner());
+        let Some(record) = games.get(&id) else {
+            return Err(StoreError::UnknownGame(id.to_string()));
+        };
+        let mut record = record.clone();
+        record.clock_offset_secs = record
+            .clock_offset_secs
+            .checked_add(secs)
+            .filter(|o| *o <= 100 * 365 * 86_400)
+            .ok_or_else(|| StoreError::Invalid("the clock cannot move that far".into()))?;
+        self.global(GAMES)?
+            .insert(Key::new().uuid(record.id.0), &record)?;
+        self.flush()?;
+        let offset = record.clock_offset_secs;
+        games.insert(id, record);
+        Ok(offset)
+    }
+
+    /// A game's clock offset in seconds (0 unless moved in dev mode).
+    pub fn game_clock_offset(&self, id: GameId) -> i64 {
+        self.inner
+            .games
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .map_or(0, |g| g.clock_offset_secs)
     }
 
     /// Re-reads the registry from disk (after a restore or an offline CLI change).

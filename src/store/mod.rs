@@ -233,6 +233,17 @@ impl GameStore {
         &self.store
     }
 
+    /// This game's time, Unix seconds: the wall clock plus the game's dev-mode offset.
+    /// Every time-driven rule (resets, lifecycles, expiries, daily days) reads this.
+    pub fn now(&self) -> i64 {
+        crate::time::now() + self.store.game_clock_offset(self.id)
+    }
+
+    /// [`GameStore::now`] in milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        crate::time::now_ms() + self.store.game_clock_offset(self.id) * 1000
+    }
+
     pub async fn durable(&self) -> Result<(), StoreError> {
         self.store.durable().await
     }

@@ -2,8 +2,10 @@
 
 mod common;
 
+mod competition_leaderboards;
 mod core_auth;
 mod core_cli;
+mod core_clock;
 mod core_rpc;
 mod economy_batch;
 mod economy_items;

@@ -39,7 +39,7 @@ pub async fn set_config(ctx: RpcContext, req: SetConfigRequest) -> Result<Config
     rules::check_table(&req.days)?;
     let table = RewardTable {
         days: req.days,
-        updated_at: crate::time::now(),
+        updated_at: game.now(),
     };
     game.tree(TABLES)?.insert(table_key(), &table)?;
     game.durable().await?;
@@ -78,7 +78,7 @@ pub async fn status(ctx: RpcContext, req: StatusRequest) -> Result<StatusReply, 
         .tree(STREAKS)?
         .get(streak_key(user))?
         .unwrap_or_default();
-    let now = crate::time::now();
+    let now = game.now();
     let today = crate::time::utc_day(now);
     let st = rules::standing(&s, today);
     Ok(StatusReply {
@@ -119,7 +119,7 @@ pub async fn claim(ctx: RpcContext, req: ClaimRequest) -> Result<ClaimReply, Rpc
     let game = ctx.game(&req.game_id)?;
     let user = ctx.user(req.user_id)?;
     let table = load_table(&game)?;
-    let today = crate::time::utc_day(crate::time::now());
+    let today = crate::time::utc_day(game.now());
     let streaks = game.tree(STREAKS)?;
     let vault = Vault::open(&game)?;
     let ids: Vec<Vec<uuid::Uuid>> = table.days.iter().map(rewards::instance_ids).collect();

@@ -50,7 +50,7 @@ pub async fn set_definitions(
     let pool = MissionPool {
         missions: req.missions,
         daily_count,
-        updated_at: crate::time::now(),
+        updated_at: game.now(),
     };
     game.tree(POOLS)?.insert(pool_key(), &pool)?;
     game.durable().await?;
@@ -114,7 +114,7 @@ pub async fn get_daily(ctx: RpcContext, req: DailyRequest) -> Result<DailyReply,
     let game = ctx.game(&req.game_id)?;
     let user = ctx.user(req.user_id)?;
     let pool = load_pool(&game)?;
-    let today = utc_day(crate::time::now());
+    let today = utc_day(game.now());
     let tree = game.tree(PROGRESS)?;
     let day: DayProgress = tree.get(progress_key(user, today))?.unwrap_or_default();
     let missions = rules::selection_for(&pool.missions, pool.daily_count, user, today, &day)
@@ -181,7 +181,7 @@ pub async fn update_progress(
         return Err(RpcError::invalid("name exactly one of mission_id or stat"));
     }
     let pool = load_pool(&game)?;
-    let today = utc_day(crate::time::now());
+    let today = utc_day(game.now());
     let trusted = ctx.is_trusted();
     let tree = game.tree(PROGRESS)?;
     let key = progress_key(user, today);
@@ -250,7 +250,7 @@ pub async fn claim_reward(ctx: RpcContext, req: ClaimRequest) -> Result<ClaimRep
         .ok_or_else(|| MissionError::NotToday(req.mission_id.clone()))?;
     let ids = rewards::instance_ids(&mission.reward);
     let progress = game.tree(PROGRESS)?;
-    let days = rules::claim_days(utc_day(crate::time::now()));
+    let days = rules::claim_days(utc_day(game.now()));
     let reason = format!("mission {}", mission.id);
     let vault = Vault::open(&game)?;
     let (paid_day, day, granted) = vault.transaction(&[&progress], |tx| {
