@@ -5,6 +5,7 @@
 mod analytics;
 mod backup;
 mod liveops;
+mod leaderboard;
 mod load;
 mod matches;
 mod mixed;
@@ -47,6 +48,9 @@ enum Scenario {
     /// Matching pass over 100,000 tickets, tickets/s admitted over HTTPS, memory per
     /// ticket, quality and waits of a simulated population.
     Matchmaking(matchmaking::Args),
+    /// A board of 1M records: rank structure in-process, rebuild at start, submits/s and
+    /// top-100 / rank / around-me latency over HTTPS.
+    Leaderboard(leaderboard::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -66,6 +70,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Mixed(a) => mixed::run(a).await,
             Scenario::Liveops(a) => liveops::run(a).await,
             Scenario::Matchmaking(a) => matchmaking::run(a).await,
+            Scenario::Leaderboard(a) => leaderboard::run(a).await,
         }
     })
 }

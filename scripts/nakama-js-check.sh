@@ -21,4 +21,4 @@ port=$(sed -n 's/^ready https=.*:\([0-9]*\)$/\1/p' "$work/out.log")
 [ -n "$port" ] || { cat "$work/err.log"; echo "server did not start"; exit 1; }
 cd "$root/scripts/nakama-js"
 NODE_EXTRA_CA_CERTS="$work/certs/cert.pem" OUTPOST_PORT="$port" OUTPOST_SERVER_KEY=njs-server-key \
-  OUTPOST_HTTP_KEY=njs-http-key GAME_ID="$game" node check.mjs
+  OUTPOST_HTTP_KEY=njs-http-key GAME_ID="$game" OUTPOST_BIN="$bin" OUTPOST_WORKDIR="$work" node check.mjs

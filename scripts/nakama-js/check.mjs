@@ -1,6 +1,8 @@
 // Drives a running Outpost with the official Nakama JavaScript SDK (2.8.0), unchanged.
 // Env: OUTPOST_PORT, OUTPOST_SERVER_KEY, OUTPOST_HTTP_KEY, GAME_ID; NODE_EXTRA_CA_CERTS points
-// at the server's certificate. Exits non-zero on the first failed check.
+// at the server's certificate; OUTPOST_BIN and OUTPOST_WORKDIR let it promote an admin
+// through the CLI (leaderboards are created by admins). Exits non-zero on the first failed check.
+import { execFileSync } from "node:child_process";
 import { Client, Session } from "@heroiclabs/nakama-js";
 
 const port = process.env.OUTPOST_PORT;
@@ -79,6 +81,49 @@ await check("errors reach the SDK as HTTP statuses", async () => {
   assert((await status(client.rpc(session, "game_list", {}))) === 403, "server rpc refused to a player");
   assert((await status(client.authenticateDevice("short", true))) === 400, "bad device id is 400");
   assert((await status(client.authenticateDevice(`${device}-none`, false))) === 404, "create=false is 404");
+});
+
+await check("leaderboards: write, list, around owner, delete", async () => {
+  const board = `njs-weekly-${process.pid}`;
+  const admin = await client.authenticateDevice(`${device}-admin`, true, undefined, { game_id: game });
+  execFileSync(process.env.OUTPOST_BIN, ["--data-dir", "data", "user", "promote", admin.user_id], {
+    cwd: process.env.OUTPOST_WORKDIR,
+  });
+  const created = await client.rpc(admin, "leaderboard_create", { id: board, reset: "weekly" });
+  assert(created.payload.leaderboard.id === board, JSON.stringify(created.payload));
+  const rival = await client.authenticateDevice(`${device}-rival`, true, undefined, { game_id: game });
+
+  const mine = await client.writeLeaderboardRecord(session, board, { score: 100, subscore: 2, metadata: { car: "red" } });
+  assert(mine.score === 100 && mine.subscore === 2 && mine.rank === 1, JSON.stringify(mine));
+  assert(mine.metadata.car === "red", "metadata round-trips");
+  assert(mine.num_score === 1 && mine.owner_id === session.user_id, JSON.stringify(mine));
+  assert(typeof mine.expiry_time === "string" && mine.expiry_time.endsWith("T00:00:00Z"), mine.expiry_time);
+  await client.writeLeaderboardRecord(rival, board, { score: 250 });
+  const better = await client.writeLeaderboardRecord(session, board, { score: 90 });
+  assert(better.score === 100 && better.num_score === 2, `best keeps 100: ${JSON.stringify(better)}`);
+
+  const list = await client.listLeaderboardRecords(session, board, undefined, 10);
+  assert(list.rank_count === 2, `rank_count ${list.rank_count}`);
+  assert(list.records.length === 2, JSON.stringify(list));
+  assert(list.records[0].owner_id === rival.user_id && list.records[0].rank === 1, JSON.stringify(list.records[0]));
+  assert(list.records[1].score === 100 && list.records[1].rank === 2, JSON.stringify(list.records[1]));
+  const page = await client.listLeaderboardRecords(session, board, undefined, 1);
+  assert(page.records.length === 1 && page.next_cursor, "a page of one with a cursor");
+  const next = await client.listLeaderboardRecords(session, board, undefined, 1, page.next_cursor);
+  assert(next.records[0].owner_id === session.user_id && next.prev_cursor, JSON.stringify(next));
+  const owners = await client.listLeaderboardRecords(session, board, [session.user_id, rival.user_id]);
+  assert(owners.owner_records.length === 2 && owners.owner_records[0].rank === 2, JSON.stringify(owners));
+
+  const around = await client.listLeaderboardRecordsAroundOwner(session, board, session.user_id, 1);
+  assert(around.records.length === 1 && around.records[0].owner_id === session.user_id, JSON.stringify(around));
+  const around2 = await client.listLeaderboardRecordsAroundOwner(rival, board, session.user_id, 3);
+  assert(around2.records.map((r) => r.rank).join(",") === "1,2", JSON.stringify(around2));
+
+  await client.apiClient.deleteLeaderboardRecord(session.token, board);
+  const after = await client.listLeaderboardRecords(rival, board);
+  assert(after.rank_count === 1 && after.records[0].owner_id === rival.user_id, JSON.stringify(after));
+  assert((await status(client.listLeaderboardRecords(session, "no-such-board"))) === 404, "unknown board is 404");
+  assert((await status(client.listLeaderboardRecords(session, board, undefined, 5000))) === 400, "limit over 1000 is 400");
 });
 
 await check("sessionRefresh gives a new working session", async () => {

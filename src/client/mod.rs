@@ -1,6 +1,7 @@
 //! The Rust client for Outpost: the HTTPS API here, the realtime QUIC protocol in [`quic`].
 //! Used by the tests, the bench and studios' tools.
 
+mod leaderboard;
 mod local;
 pub mod quic;
 

@@ -5,6 +5,7 @@
 mod account;
 mod event;
 mod health;
+mod leaderboard;
 pub mod proxy;
 pub mod request;
 mod rpc;
@@ -77,6 +78,22 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .and(warp::post())
         .and(r(Gate::AsRpc("analytics_collect_events"), "event"))
         .then(event::event);
+    let leaderboard_list = warp::path!("v2" / "leaderboard" / String)
+        .and(warp::get())
+        .and(r(Gate::AsRpc("get_leaderboard"), "leaderboard_list"))
+        .then(leaderboard::list);
+    let leaderboard_write = warp::path!("v2" / "leaderboard" / String)
+        .and(warp::post())
+        .and(r(Gate::AsRpc("submit_score"), "leaderboard_write"))
+        .then(leaderboard::write);
+    let leaderboard_delete = warp::path!("v2" / "leaderboard" / String)
+        .and(warp::delete())
+        .and(r(Gate::AsRpc("submit_score"), "leaderboard_delete"))
+        .then(leaderboard::delete);
+    let leaderboard_around = warp::path!("v2" / "leaderboard" / String / "owner" / String)
+        .and(warp::get())
+        .and(r(Gate::AsRpc("get_leaderboard"), "leaderboard_around"))
+        .then(leaderboard::around);
     let healthcheck = warp::path!("healthcheck")
         .and(warp::get())
         .and(r(Gate::Public, "healthcheck"))
@@ -131,6 +148,14 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(storage_list_user)
         .unify()
         .or(event)
+        .unify()
+        .or(leaderboard_list)
+        .unify()
+        .or(leaderboard_write)
+        .unify()
+        .or(leaderboard_delete)
+        .unify()
+        .or(leaderboard_around)
         .unify()
         .or(healthcheck)
         .unify()

@@ -64,8 +64,9 @@ struct IdObject {
     version: Option<String>,
 }
 
-/// The session its gate admitted as the storage RPC the route stands for, and its game.
-fn open(req: &Req) -> Result<(SessionUser, GameStore), RpcError> {
+/// The session its gate admitted as the RPC the route stands for (storage, leaderboards),
+/// and its game.
+pub(super) fn open(req: &Req) -> Result<(SessionUser, GameStore), RpcError> {
     let s = session(req)?;
     let caller = caller(req)?;
     let game_id = session_game(&req.app, &caller).ok_or_else(|| {

@@ -128,6 +128,7 @@ pub fn register(r: &mut Registry) {
         Limit::Write,
         rpc::batch_submit,
     );
+    r.job(RESET_JOB, reset_job);
 }
 
 /// Who is submitting: a player for themself, or trusted server logic (server/admin callers,
@@ -158,8 +159,8 @@ fn hidden_key(id: &str, owner: Uuid) -> Key {
 }
 
 /// The game's clock (Unix seconds).
-fn now(_game: &GameStore) -> i64 {
-    crate::time::now()
+fn now(game: &GameStore) -> i64 {
+    game.now()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -477,7 +478,6 @@ fn sync_bans(app: &App, t: &Trees, lb: &LiveBoard, id: &str) -> Result<(), Store
 /// Closes the current period if it is due (or `force`), holding `write`: the period is
 /// archived under its expiry, a new one starts, and the next reset is scheduled.
 async fn roll_locked(
-    app: &App,
     game: &GameStore,
     lb: &LiveBoard,
     b: &mut Board,
@@ -507,7 +507,7 @@ async fn roll_locked(
             l.ranking = Ranking::new();
         }
     }
-    schedule_reset(app, game, b);
+    schedule_reset(game, b);
     tracing::info!(
         game = %game.id(),
         leaderboard = %b.definition.id,
@@ -520,7 +520,23 @@ async fn roll_locked(
 
 /// Asks the scheduler to reset the board at its expiry (nothing for a board that never
 /// resets).
-fn schedule_reset(_app: &App, _game: &GameStore, _b: &Board) {}
+fn schedule_reset(game: &GameStore, b: &Board) {
+    if b.expiry == 0 {
+        return;
+    }
+    if let Err(e) = crate::features::schedule::at(game, b.expiry, RESET_JOB, &b.definition.id) {
+        // The next read or submit after the expiry still rolls the period over.
+        tracing::warn!(error = %e, leaderboard = %b.definition.id, "scheduling a reset failed");
+    }
+}
+
+/// The scheduled reset of a board (subject: its id). A board deleted meanwhile is done.
+async fn reset_job(app: App, game: GameStore, subject: String) -> Result<(), RpcError> {
+    match reset_if_due(&app, &game, &subject).await {
+        Ok(_) | Err(LeaderboardError::NotFound(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
 
 /// The board, with its period rolled over if a reset is due and its current period built
 /// in memory and in line with current bans.
@@ -541,7 +557,7 @@ async fn open(
     if !fresh || due {
         let _w = lb.write.lock().await;
         b = board(game, id)?;
-        roll_locked(app, game, &lb, &mut b, false).await?;
+        roll_locked(game, &lb, &mut b, false).await?;
         load_locked(app, game, &lb, &b).await?;
     }
     sync_bans(app, &trees(game)?, &lb, id)?;
@@ -579,7 +595,7 @@ pub async fn create(
     }
     game.durable().await?;
     app.leaderboards.forget(game.id(), &b.definition.id);
-    schedule_reset(app, game, &b);
+    schedule_reset(game, &b);
     Ok(b)
 }
 
@@ -607,6 +623,9 @@ pub async fn delete(app: &App, game: &GameStore, id: &str) -> Result<Board, Lead
     })
     .await
     .map_err(|e| StoreError::Sled(format!("deleting a leaderboard: {e}")))??;
+    if b.expiry != 0 {
+        crate::features::schedule::cancel(game, b.expiry, RESET_JOB, id)?;
+    }
     game.durable().await?;
     *lb.state.write().unwrap_or_else(|p| p.into_inner()) = None;
     app.leaderboards.forget(game.id(), id);
@@ -618,9 +637,9 @@ pub async fn reset_if_due(app: &App, game: &GameStore, id: &str) -> Result<bool,
     let lb = app.leaderboards.board(game.id(), id);
     let _w = lb.write.lock().await;
     let mut b = board(game, id)?;
-    let rolled = roll_locked(app, game, &lb, &mut b, false).await?;
+    let rolled = roll_locked(game, &lb, &mut b, false).await?;
     if !rolled {
-        schedule_reset(app, game, &b);
+        schedule_reset(game, &b);
     }
     Ok(rolled)
 }
@@ -631,7 +650,7 @@ pub async fn archive(app: &App, game: &GameStore, id: &str) -> Result<Board, Lea
     let lb = app.leaderboards.board(game.id(), id);
     let _w = lb.write.lock().await;
     let mut b = board(game, id)?;
-    roll_locked(app, game, &lb, &mut b, true).await?;
+    roll_locked(game, &lb, &mut b, true).await?;
     Ok(b)
 }
 
@@ -797,7 +816,7 @@ pub async fn submit_many(
     let mut stored: HashMap<String, Board> = HashMap::new();
     for (id, lb) in ids.iter().zip(&live) {
         let mut b = board(game, id)?;
-        roll_locked(app, game, lb, &mut b, false).await?;
+        roll_locked(game, lb, &mut b, false).await?;
         load_locked(app, game, lb, &b).await?;
         stored.insert(id.clone(), b);
     }
@@ -805,9 +824,11 @@ pub async fn submit_many(
         let b = &stored[&e.leaderboard_id];
         rules::check_submission(&b.definition, &e.submission)?;
     }
-    for e in &entries {
-        let i = ids.binary_search(&e.leaderboard_id).unwrap_or(0);
-        check_rate(&live[i], &stored[&e.leaderboard_id].definition, e.owner)?;
+    if by == Submitter::Player {
+        for e in &entries {
+            let i = ids.binary_search(&e.leaderboard_id).unwrap_or(0);
+            check_rate(&live[i], &stored[&e.leaderboard_id].definition, e.owner)?;
+        }
     }
     let t = trees(game)?;
     let at = now(game);
@@ -885,6 +906,65 @@ pub async fn submit_many(
             standing(b, b.expiry, r, rank)
         })
         .collect())
+}
+
+/// Deletes `owner`'s record in the current period (Nakama's `DELETE /v2/leaderboard/{id}`);
+/// false when there was none. Players may not delete from an authoritative board.
+pub async fn delete_record(
+    app: &App,
+    game: &GameStore,
+    id: &str,
+    owner: UserId,
+    by: Submitter,
+) -> Result<bool, LeaderboardError> {
+    let b = board(game, id)?;
+    if by == Submitter::Player && b.definition.authoritative() {
+        return Err(LeaderboardError::Denied(format!(
+            "leaderboard `{id}` is authoritative: only the game server changes its records"
+        )));
+    }
+    let lb = app.leaderboards.board(game.id(), id);
+    let _w = lb.write.lock().await;
+    let mut b = board(game, id)?;
+    roll_locked(game, &lb, &mut b, false).await?;
+    load_locked(app, game, &lb, &b).await?;
+    let records = game.tree(RECORDS)?;
+    let key = record_key(id, b.period, owner);
+    let Some(old) = records.get::<Record>(&key)? else {
+        return Ok(false);
+    };
+    records.remove(&key)?;
+    if let Some(l) = lb.state.write().unwrap_or_else(|p| p.into_inner()).as_mut() {
+        l.ranking.remove(&Item::of(&b.definition, &old));
+    }
+    drop(_w);
+    game.durable().await?;
+    Ok(true)
+}
+
+/// Writes records straight into a board's current period, in the order given (which orders
+/// ties under `earliest`): for migrations (from Nakama) and tools run against a **stopped**
+/// server — a running server that has the board in memory would not see them until its
+/// next start. Returns how many were written.
+pub fn import(
+    game: &GameStore,
+    id: &str,
+    records: impl IntoIterator<Item = Record>,
+) -> Result<usize, LeaderboardError> {
+    let b = board(game, id)?;
+    let t = trees(game)?;
+    let mut seq = t.seq.increment(board_key(id), 0)?;
+    let mut n = 0;
+    for mut r in records {
+        seq += 1;
+        r.seq = seq;
+        t.records.insert(record_key(id, b.period, r.owner_id), &r)?;
+        n += 1;
+    }
+    t.seq
+        .increment(board_key(id), seq - t.seq.increment(board_key(id), 0)?)?;
+    game.store().flush()?;
+    Ok(n)
 }
 
 fn standing(b: &Board, expiry: i64, r: Record, rank: u64) -> Standing {

@@ -79,7 +79,8 @@ pub struct Definition {
     /// Most accepted submissions per owner per period (Nakama's `max_num_score`).
     #[serde(default)]
     pub max_num_score: Option<u32>,
-    /// Most submissions per owner per minute on this board.
+    /// Most submissions a player may make per minute on this board (server callers and
+    /// server-side logic are not limited).
     #[serde(default)]
     pub submits_per_minute: Option<u32>,
     #[serde(default)]
