@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod leagues;
+pub use leagues::LeaguesConfig;
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct Config {
@@ -19,6 +22,7 @@ pub struct Config {
     pub backup: BackupConfig,
     pub log: LogConfig,
     pub realtime: RealtimeConfig,
+    pub leagues: LeaguesConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -343,6 +347,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("realtime", "max_matches"),
     ("realtime", "max_matches_per_user"),
     ("realtime", "max_relay_bytes"),
+    ("leagues", "cohort_size"),
 ];
 
 /// Short environment names kept for convenience.
@@ -591,6 +596,7 @@ impl Config {
             return bad("backup.keep must be at least 1".into());
         }
         self.validate_realtime()?;
+        self.leagues.validate().map_err(ConfigError::Invalid)?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad(format!(
                 "log.format `{}` must be `text` or `json`",

@@ -3,6 +3,7 @@
 
 mod local;
 pub mod quic;
+mod tournaments;
 
 pub use local::LocalServer;
 

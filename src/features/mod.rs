@@ -9,6 +9,7 @@ pub mod games;
 pub mod health;
 pub mod inventory;
 pub mod leaderboards;
+pub mod leagues;
 pub mod matches;
 pub mod missions;
 pub mod moderation;
@@ -41,4 +42,6 @@ pub fn register_all(r: &mut Registry) {
     notifications::register(r);
     batch::register(r);
     leaderboards::register(r);
+    tournaments::register(r);
+    leagues::register(r);
 }
