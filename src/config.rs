@@ -14,6 +14,8 @@ mod insight;
 pub use insight::{AnalyticsConfig, ModerationConfig};
 mod matchmaking;
 pub use matchmaking::MatchmakingConfig;
+mod leagues;
+pub use leagues::LeaguesConfig;
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -30,6 +32,7 @@ pub struct Config {
     pub analytics: AnalyticsConfig,
     pub moderation: ModerationConfig,
     pub matchmaking: MatchmakingConfig,
+    pub leagues: LeaguesConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -443,6 +446,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("matchmaking", "accept_timeout_secs"),
     ("matchmaking", "max_tickets"),
     ("matchmaking", "recent_opponents"),
+    ("leagues", "cohort_size"),
 ];
 
 /// Short environment names kept for convenience.
@@ -718,6 +722,7 @@ impl Config {
         self.validate_realtime()?;
         insight::validate(&self.analytics, &self.moderation)?;
         self.matchmaking.validate().map_err(ConfigError::Invalid)?;
+        self.leagues.validate().map_err(ConfigError::Invalid)?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad(format!(
                 "log.format `{}` must be `text` or `json`",

@@ -4,6 +4,7 @@
 mod leaderboard;
 mod local;
 pub mod quic;
+mod tournaments;
 
 pub use local::LocalServer;
 

@@ -15,6 +15,7 @@ pub mod games;
 pub mod health;
 pub mod inventory;
 pub mod leaderboards;
+pub mod leagues;
 pub mod matches;
 pub mod metrics;
 pub mod matchmaking;
@@ -60,4 +61,6 @@ pub fn register_all(r: &mut Registry) {
     experiments::register(r);
     metrics::register(r);
     cache::register(r);
+    tournaments::register(r);
+    leagues::register(r);
 }

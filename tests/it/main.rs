@@ -3,6 +3,8 @@
 mod common;
 
 mod competition_leaderboards;
+mod competition_leagues;
+mod competition_tournaments;
 mod core_auth;
 mod core_cli;
 mod core_clock;

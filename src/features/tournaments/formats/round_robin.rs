@@ -14,7 +14,7 @@ pub struct RoundRobin;
 
 /// The rounds of the circle method over `n` players: pairs of seed indices per round.
 pub fn circle(n: usize) -> Vec<Vec<(usize, usize)>> {
-    let m = if n % 2 == 0 { n } else { n + 1 };
+    let m = if n.is_multiple_of(2) { n } else { n + 1 };
     // `None` is the empty chair when n is odd.
     let mut ring: Vec<Option<usize>> = (0..m).map(|i| (i < n).then_some(i)).collect();
     let mut rounds = Vec::with_capacity(m - 1);
@@ -129,7 +129,7 @@ pub(crate) fn by_points(b: &Bracket, swiss: bool) -> Vec<Placement> {
         .collect();
     let key = |r: &Placement| (r.points, tie.get(&r.user_id).copied().unwrap_or(0));
     // Stable sort over seed order: equal keys stay in seed order.
-    rows.sort_by(|x, y| key(y).cmp(&key(x)));
+    rows.sort_by_key(|r| std::cmp::Reverse(key(r)));
     let keys: Vec<(i64, i64)> = rows.iter().map(key).collect();
     let p = places(rows.len(), |i| keys[i] == keys[i - 1]);
     for (row, place) in rows.iter_mut().zip(p) {

@@ -20,7 +20,7 @@ pub struct Swiss {
 
 /// Most rounds `n` players can play without a rematch being forced by arithmetic.
 pub fn max_rounds(n: usize) -> u32 {
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         n as u32 - 1
     } else {
         n as u32

@@ -223,7 +223,7 @@ fn round_robin_every_pair_once() {
         let ps = players(n);
         let f = RoundRobin;
         let mut b = f.start(&ps).unwrap();
-        let want = if n % 2 == 0 { n - 1 } else { n };
+        let want = if n.is_multiple_of(2) { n - 1 } else { n };
         assert_eq!(b.rounds as usize, want);
         // Nobody plays twice in a round.
         for r in 1..=b.rounds {
