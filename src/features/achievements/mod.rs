@@ -285,17 +285,16 @@ pub async fn report(
                     .map_or(0, |t| t.points),
                 _ => o.achievement.points,
             };
-            seasons::add_xp(
-                app,
-                game,
-                user,
-                XpSource::Achievement {
-                    achievement_id: o.achievement.achievement_id.clone(),
-                    step: step.clone(),
-                    points,
-                },
-            )
-            .await?;
+            let source = XpSource::Achievement {
+                achievement_id: o.achievement.achievement_id.clone(),
+                step: step.clone(),
+                points,
+            };
+            // The unlock is committed and paid: a failed XP hook is logged, not reported
+            // as a failed unlock.
+            if let Err(e) = seasons::add_xp(app, game, user, source).await {
+                tracing::warn!(error = %e, "achievement unlocked, season XP not added");
+            }
         }
     }
     Ok(outcomes)

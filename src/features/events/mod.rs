@@ -197,19 +197,14 @@ fn live_event(game: &GameStore, id: &str) -> Result<Event, RpcError> {
     Ok(e)
 }
 
-fn capped(
-    current: u64,
-    asked: u64,
-    by: Reporter,
-    trusted: bool,
-    cap: u64,
-) -> Result<u64, RpcError> {
+/// What a report may add: servers report anything; a player only where allowed, at most
+/// `cap` a call.
+fn capped(asked: u64, by: Reporter, trusted: bool, cap: u64) -> Result<u64, RpcError> {
     if !trusted && by == Reporter::Server {
         return Err(RpcError::PermissionDenied(
             "this is reported by the game server only".into(),
         ));
     }
-    let _ = current;
     Ok(if trusted { asked } else { asked.min(cap) })
 }
 
@@ -239,7 +234,6 @@ pub async fn contribute(
         )));
     }
     let add = capped(
-        0,
         amount,
         goal.contribution_by,
         trusted,
@@ -336,14 +330,8 @@ pub async fn report_mission(
             (Some(v), true) => v,
             (Some(v), false) => v.saturating_sub(current),
         };
-        let add = capped(
-            current,
-            asked,
-            m.progress_by,
-            trusted,
-            m.max_player_increment,
-        )
-        .map_err(fail::<RpcError, _>)?;
+        let add = capped(asked, m.progress_by, trusted, m.max_player_increment)
+            .map_err(fail::<RpcError, _>)?;
         let new = current.saturating_add(add).min(m.target);
         p.missions.insert(mission_id.to_string(), new);
         p.updated_at = now;
@@ -558,7 +546,7 @@ fn transition(
     f: impl Fn(&mut Event),
 ) -> Result<Option<Event>, RpcError> {
     let tree = game.tree(EVENTS)?;
-    Ok(Tree::transaction(&[&tree], |tx| {
+    Tree::transaction(&[&tree], |tx| {
         let Some(mut e) = tx.get::<Event, RpcError>(0, event_key(id))? else {
             return Ok(None);
         };
@@ -568,7 +556,7 @@ fn transition(
         f(&mut e);
         tx.insert(0, event_key(id), &e)?;
         Ok(Some(e))
-    })?)
+    })
 }
 
 /// Settles the occurrence an event is in: marks it settling (claims close), pays every

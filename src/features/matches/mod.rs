@@ -154,18 +154,18 @@ pub async fn finish(
     }
     crate::features::matchmaking::rate_result(game, result)?;
     for p in &result.players {
-        crate::features::achievements::sync_stats(app, game, p.user_id).await?;
-        crate::features::seasons::add_xp(
-            app,
-            game,
-            p.user_id,
-            crate::features::seasons::XpSource::Match {
-                match_id: result.match_id.clone(),
-                won: result.won(p.user_id),
-                kills: p.kills,
-            },
-        )
-        .await?;
+        let achievements = crate::features::achievements::sync_stats(app, game, p.user_id).await;
+        let source = crate::features::seasons::XpSource::Match {
+            match_id: result.match_id.clone(),
+            won: result.won(p.user_id),
+            kills: p.kills,
+        };
+        let xp = crate::features::seasons::add_xp(app, game, p.user_id, source).await;
+        // One player's failed step does not hold back the others'.
+        if let Err(e) = achievements.and(xp.map(|_| ())) {
+            tracing::warn!(error = %e, user_id = %p.user_id, match_id = %result.match_id,
+                "match result stored; achievements or season XP not updated");
+        }
     }
     Ok(())
 }

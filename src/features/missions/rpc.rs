@@ -294,16 +294,14 @@ pub async fn claim_reward(ctx: RpcContext, req: ClaimRequest) -> Result<ClaimRep
         Ok((paid_day, day, granted))
     })?;
     game.durable().await?;
-    crate::features::seasons::add_xp(
-        &ctx.app,
-        &game,
-        user,
-        crate::features::seasons::XpSource::Mission {
-            mission_id: mission.id.clone(),
-            day: paid_day,
-        },
-    )
-    .await?;
+    // The claim is paid: season XP follows, and a failure there is logged, not reported.
+    let source = crate::features::seasons::XpSource::Mission {
+        mission_id: mission.id.clone(),
+        day: paid_day,
+    };
+    if let Err(e) = crate::features::seasons::add_xp(&ctx.app, &game, user, source).await {
+        tracing::warn!(error = %e, "mission claimed, season XP not added");
+    }
     Ok(ClaimReply {
         user_id: user,
         date: date(paid_day),

@@ -184,8 +184,12 @@ pub async fn update(ctx: RpcContext, req: UpdateRequest) -> Result<ProfileReply,
     })?;
     game.durable().await?;
     if req.stats.is_some() || req.stats_increment.is_some() {
-        // Achievements that follow a stat move with it.
-        crate::features::achievements::sync_stats(&ctx.app, &game, user).await?;
+        // Achievements that follow a stat move with it. The stats are committed: a failure
+        // here is logged (the next read or update catches up), not reported, so a client
+        // does not retry an increment that already landed.
+        if let Err(e) = crate::features::achievements::sync_stats(&ctx.app, &game, user).await {
+            tracing::warn!(error = %e, user_id = %user, "stats updated, achievements not synced");
+        }
     }
     Ok(view(user, req.game_id, profile))
 }

@@ -520,7 +520,7 @@ fn set_state(
     to: SeasonState,
 ) -> Result<bool, RpcError> {
     let tree = game.tree(SEASONS)?;
-    Ok(Tree::transaction(&[&tree], |tx| {
+    Tree::transaction(&[&tree], |tx| {
         let Some(mut s) = tx.get::<Season, RpcError>(0, season_key(id))? else {
             return Ok(false);
         };
@@ -530,7 +530,7 @@ fn set_state(
         s.state = to;
         tx.insert(0, season_key(id), &s)?;
         Ok(true)
-    })?)
+    })
 }
 
 /// Job `season_start`: a scheduled season becomes active at its start.
