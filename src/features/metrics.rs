@@ -80,6 +80,16 @@ pub fn gauges(app: &App) -> Vec<Gauge> {
             labels: vec![("game", id.clone())],
             value: ccu as f64,
         });
+        if let Ok(game) = app.store.game(g.id) {
+            let due =
+                crate::features::schedule::due(&game, game.now(), 10_000).map_or(0, |d| d.len());
+            out.push(Gauge {
+                name: "outpost_game_jobs_due",
+                help: "Scheduled jobs whose time has come and that have not run yet, per game.",
+                labels: vec![("game", id.clone())],
+                value: due as f64,
+            });
+        }
         out.push(Gauge {
             name: "outpost_game_players_today",
             help: "Distinct players who called an RPC today (UTC), per game.",

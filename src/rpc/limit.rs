@@ -153,7 +153,7 @@ impl<K: Hash + Eq + Clone> Class<K> {
         let now = u64::from(live.limiter.clock().now().duration_since(live.start));
         let tat = live
             .state
-            .measure_and_replace(key, |tat| Err::<((), Nanos), _>(tat))
+            .measure_and_replace(key, Err::<((), Nanos), _>)
             .err()
             .flatten()
             .map(u64::from)

@@ -324,3 +324,59 @@ async fn admins_count_per_day_unique_users_and_a_funnel_and_export_ndjson() {
     assert!(ok);
     assert_eq!(out.lines().count(), 1, "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scheduler_prunes_events_past_retention_in_game_time() {
+    let mut server = TestServer::start_with(
+        &["arena"],
+        &[
+            ("OUTPOST_SERVER_DEV_MODE", "true"),
+            ("OUTPOST_ANALYTICS_RETENTION_DAYS", "1"),
+        ],
+    )
+    .await;
+    let game = server.game("arena");
+    let admin = server.admin().await;
+    let p = server.new_player().await;
+    p.rpc(
+        "analytics_collect_events",
+        json!({"game_id": game, "events": [{"name": "old_news"}]}),
+    )
+    .await
+    .unwrap();
+    // Older than the retention period: refused at once.
+    let e = p
+        .rpc(
+            "analytics_collect_events",
+            json!({"game_id": game, "events": [{"name": "ancient",
+                "timestamp": chrono::Utc::now().timestamp_millis() - 2 * 86_400_000}]}),
+        )
+        .await
+        .unwrap();
+    assert!(e["refused"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("retention"));
+    admin
+        .rpc("dev_clock_advance", json!({"game_id": game, "by": "3d"}))
+        .await
+        .unwrap();
+    let mut left = usize::MAX;
+    for _ in 0..50 {
+        let mine = p
+            .rpc("analytics_get_user_events", json!({"game_id": game}))
+            .await
+            .unwrap();
+        left = mine["events"].as_array().unwrap().len();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(left, 0, "the prune job ran in game time");
+    let q = admin
+        .rpc("analytics_query", json!({"game_id": game, "since": "2000-01-01T00:00:00Z", "until": "2000-12-01T00:00:00Z"}))
+        .await
+        .unwrap();
+    assert_eq!(q["unique_users"], 0);
+}

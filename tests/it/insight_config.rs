@@ -280,7 +280,7 @@ async fn experiments_assign_deterministically_feed_remote_config_and_report_resu
             "variants[1].name",
         ),
         (
-            json!({"audience": {"app_version": "x"}}),
+            json!({"audience": {"app_version": "banana"}}),
             "audience.app_version",
         ),
     ] {

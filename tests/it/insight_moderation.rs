@@ -273,3 +273,67 @@ async fn admins_list_filter_and_resolve_reports() {
     assert_eq!(actions[0].0, "ban");
     assert_eq!(actions[1].0, "report_resolve");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reports_older_than_the_window_do_not_count_in_game_time() {
+    let mut server = TestServer::start_with(
+        &["arena"],
+        &[
+            ("OUTPOST_SERVER_DEV_MODE", "true"),
+            ("OUTPOST_MODERATION_AUTO_BAN_REPORTERS", "3"),
+        ],
+    )
+    .await;
+    let game = server.game("arena");
+    let admin = server.admin().await;
+    let target = server.new_player().await;
+    let t = target.user_id().to_string();
+    let first = server.new_player().await;
+    for p in [&first, &server.new_player().await] {
+        p.rpc(
+            "report_player",
+            json!({"game_id": game, "target_user_id": t, "reason": "griefing"}),
+        )
+        .await
+        .unwrap();
+    }
+    admin
+        .rpc("dev_clock_advance", json!({"game_id": game, "by": "25h"}))
+        .await
+        .unwrap();
+    server
+        .new_player()
+        .await
+        .rpc(
+            "report_player",
+            json!({"game_id": game, "target_user_id": t, "reason": "griefing"}),
+        )
+        .await
+        .unwrap();
+    target
+        .rpc("health_check", json!({}))
+        .await
+        .expect("the first two reports fell out of the 24 h window");
+    // Past the window the first reporter may report again: two within the window now,
+    // and a third makes the ban.
+    first
+        .rpc(
+            "report_player",
+            json!({"game_id": game, "target_user_id": t, "reason": "griefing"}),
+        )
+        .await
+        .unwrap();
+    target.rpc("health_check", json!({})).await.unwrap();
+    server
+        .new_player()
+        .await
+        .rpc(
+            "report_player",
+            json!({"game_id": game, "target_user_id": t, "reason": "griefing"}),
+        )
+        .await
+        .unwrap();
+    let e = target.rpc("health_check", json!({})).await.unwrap_err();
+    assert_eq!(e.status(), 403);
+    let _: Value = e.body;
+}

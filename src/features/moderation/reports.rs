@@ -23,7 +23,8 @@ const REPORT_IDS: &str = "moderation.report.id";
 /// `g/<game>/moderation.report.targetid_reporterid`: → the reporter's latest report on
 /// the target (Unix seconds, game time).
 const BY_TARGET: &str = "moderation.report.targetid_reporterid";
-/// `g/<game>/moderation.report.reporterid_time`: (reporter, Unix seconds) → count.
+/// `g/<game>/moderation.report.reporterid_time`: (reporter, Unix seconds) → reports filed
+/// that second.
 const BY_REPORTER: &str = "moderation.report.reporterid_time";
 /// `g/<game>/moderation.autoban.userid`: user → time of the last automatic ban.
 const AUTOBANS: &str = "moderation.autoban.userid";
@@ -186,20 +187,20 @@ pub async fn report(ctx: RpcContext, req: ReportRequest) -> Result<ReportReply, 
     // Rate limit: reports_per_hour per reporter in this game.
     let per_hour = ctx.app.config.moderation.reports_per_hour as usize;
     let by_reporter = game.tree(BY_REPORTER)?;
-    let recent: Vec<i64> = by_reporter
-        .range::<u8, _, _>(
-            Key::new().uuid(reporter).i64(now - 3600).into_vec()
-                ..Key::new().uuid(reporter).i64(now + 1).into_vec(),
-        )
-        .filter_map(|r| r.ok())
-        .filter_map(|(k, _)| {
-            let mut rd = KeyReader::new(&k);
-            rd.uuid();
-            rd.i64()
-        })
-        .collect();
-    if recent.len() >= per_hour {
-        let oldest = recent.iter().min().copied().unwrap_or(now);
+    let mut recent: Vec<(i64, u64)> = Vec::new();
+    for r in by_reporter.range::<u64, _, _>(
+        Key::new().uuid(reporter).i64(now - 3599).into_vec()
+            ..Key::new().uuid(reporter).i64(now + 1).into_vec(),
+    ) {
+        let (k, n) = r?;
+        let mut rd = KeyReader::new(&k);
+        rd.uuid();
+        if let Some(at) = rd.i64() {
+            recent.push((at, n));
+        }
+    }
+    if recent.iter().map(|(_, n)| *n as usize).sum::<usize>() >= per_hour {
+        let oldest = recent.iter().map(|(t, _)| *t).min().unwrap_or(now);
         return Err(RpcError::RateLimited {
             retry_after_secs: (oldest + 3600 - now).max(1) as u64,
         });
@@ -246,7 +247,9 @@ pub async fn report(ctx: RpcContext, req: ReportRequest) -> Result<ReportReply, 
         tx.insert(0, report_key(now_ms, r.id), &r)?;
         tx.insert(1, Key::new().uuid(r.id), &now_ms)?;
         tx.insert(2, &pair, &now)?;
-        tx.increment(3, Key::new().uuid(reporter).i64(now), 1)?;
+        let slot = Key::new().uuid(reporter).i64(now);
+        let n: u64 = tx.get::<u64, RpcError>(3, &slot)?.unwrap_or(0);
+        tx.insert(3, &slot, &(n + 1))?;
         Ok::<_, Abort<RpcError>>(true)
     })?;
     if !stored {
