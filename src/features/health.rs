@@ -42,6 +42,8 @@ struct DetailedReply {
     connections: Connections,
     /// Live realtime matches on this node.
     matches: u64,
+    /// Live matchmaking tickets, every game.
+    matchmaking_tickets: usize,
     rpcs_registered: usize,
 }
 
@@ -88,6 +90,7 @@ async fn detailed_health_check(ctx: RpcContext, _req: Empty) -> Result<DetailedR
             quic: realtime.connections,
         },
         matches: realtime.matches,
+        matchmaking_tickets: crate::features::matchmaking::matchmaker(app).ticket_count(),
         rpcs_registered: app.registry.entries().len(),
     })
 }

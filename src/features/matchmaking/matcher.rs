@@ -146,9 +146,8 @@ pub fn balance(mode: &Mode, tickets: &[&Ticket]) -> Vec<Vec<usize>> {
         }
     }
     if !greedy_ok {
-        // Greedy placement got stuck on party sizes: first-fit by size, which `fits`
-        // guarantees to succeed for sizes that pack at all only when done exactly; fall back
-        // to an exact packing.
+        // Greedy placement got stuck on party sizes (the pass only forms matches whose
+        // parties pack, see `fits`): place them by exhaustive search instead.
         return exact_packing(mode, tickets, &order);
     }
     // Swap equal-sized tickets between teams while that narrows the gap between them.

@@ -547,13 +547,12 @@ impl Matchmaker {
         let Some(party) = super::party_of(game, user)? else {
             return Err(MatchmakingError::NotFound("you are not in a party".into()));
         };
-        if self
-            .queues(game)?
-            .lock()
-            .map(|q| q.by_user.contains_key(&user))
-            .unwrap_or(false)
-        {
-            let _ = self.cancel(app, game, user, None, "party_changed");
+        let queued = lock(&*self.queues(game)?).by_user.contains_key(&user);
+        if queued {
+            match self.cancel(app, game, user, None, "party_changed") {
+                Ok(_) | Err(MatchmakingError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         let q = self.queues(game)?;
         let _q = lock(&q);
