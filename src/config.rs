@@ -2,6 +2,9 @@
 //! validated once at load. Every key is listed in [`KEYS`]; anything else in the file or
 //! the environment is reported as unknown.
 
+mod console;
+pub use console::ConsoleConfig;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -19,6 +22,7 @@ pub struct Config {
     pub backup: BackupConfig,
     pub log: LogConfig,
     pub realtime: RealtimeConfig,
+    pub console: ConsoleConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -322,6 +326,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("backup", "keep"),
     ("log", "format"),
     ("log", "level"),
+    ("console", "enabled"),
+    ("console", "listen"),
     ("realtime", "listen"),
     ("realtime", "public_host"),
     ("realtime", "max_connections"),
@@ -591,6 +597,7 @@ impl Config {
             return bad("backup.keep must be at least 1".into());
         }
         self.validate_realtime()?;
+        self.validate_console()?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad(format!(
                 "log.format `{}` must be `text` or `json`",
@@ -604,6 +611,10 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    fn validate_console(&self) -> Result<(), ConfigError> {
+        self.console.validate().map_err(ConfigError::Invalid)
     }
 
     fn validate_realtime(&self) -> Result<(), ConfigError> {

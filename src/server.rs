@@ -24,6 +24,8 @@ pub struct Addresses {
     pub plain_http: Option<SocketAddr>,
     /// QUIC (UDP).
     pub quic: SocketAddr,
+    /// The admin console (HTTPS), when it is on.
+    pub console: Option<SocketAddr>,
 }
 
 /// Opens the database for a command, explaining plainly when a server holds it.
@@ -76,8 +78,10 @@ pub async fn serve(loaded: Loaded) -> anyhow::Result<()> {
         https,
         plain_http: plain.as_ref().and_then(|l| l.local_addr().ok()),
         quic: realtime.addr,
+        console: None,
     };
     let tls = Arc::new(certs.server_config(&[b"h2", b"http/1.1"], false));
+    let tls_console = tls.clone();
     let mut tasks = vec![tokio::spawn(crate::http::serve::run(
         app.clone(),
         listener,
@@ -93,6 +97,14 @@ pub async fn serve(loaded: Loaded) -> anyhow::Result<()> {
             stop_rx.clone(),
             grace,
         )));
+    }
+    let console = crate::console::start(app.clone(), tls_console, stop_rx.clone(), grace)
+        .await
+        .context("admin console")?;
+    let mut addrs = addrs;
+    addrs.console = console.as_ref().map(|c| c.addr);
+    if let Some(c) = console {
+        tasks.extend(c.tasks);
     }
     tasks.push(tokio::spawn(crate::jobs::run(app.clone(), stop_rx.clone())));
     let socket = crate::admin::socket_path(&data_dir);
@@ -136,6 +148,9 @@ fn print_banner(
         let _ = writeln!(out, "  http       http://{p}  (plain, for a reverse proxy)");
     }
     let _ = writeln!(out, "  quic       {}  (UDP, ALPN outpost/1)", addrs.quic);
+    if let Some(c) = addrs.console {
+        let _ = writeln!(out, "  console    https://{c}  (admin web console)");
+    }
     let _ = writeln!(out, "  data       {}", cfg.server.data_dir.display());
     let _ = writeln!(
         out,
@@ -182,6 +197,9 @@ fn print_banner(
         let _ = writeln!(out, "They are printed only this once.");
     }
     let _ = writeln!(out, "ready quic={}", addrs.quic);
+    if let Some(c) = addrs.console {
+        let _ = writeln!(out, "ready console={c}");
+    }
     let _ = writeln!(out, "ready https={}", addrs.https);
     let _ = out.flush();
 }

@@ -1,6 +1,7 @@
 //! The Rust client for Outpost: the HTTPS API here, the realtime QUIC protocol in [`quic`].
 //! Used by the tests, the bench and studios' tools.
 
+pub mod console;
 mod local;
 pub mod quic;
 
@@ -46,7 +47,7 @@ impl ApiError {
         Self::transport(message)
     }
 
-    fn transport(e: impl std::fmt::Display) -> Self {
+    pub(crate) fn transport(e: impl std::fmt::Display) -> Self {
         ApiError {
             status: 0,
             code: None,

@@ -20,15 +20,28 @@ use tokio_rustls::TlsAcceptor;
 use super::request::PeerAddr;
 use crate::app::App;
 
-/// Serves until `shutdown` turns true, then drains for at most `grace`.
+/// Serves the API until `shutdown` turns true, then drains for at most `grace`.
 pub async fn run(
     app: App,
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: watch::Receiver<bool>,
+    grace: Duration,
+) {
+    let routes = super::routes(app.clone());
+    run_routes(app, routes, listener, tls, shutdown, grace).await
+}
+
+/// Serves `routes` (the API's, or the console's) the same way.
+pub async fn run_routes(
+    app: App,
+    routes: warp::filters::BoxedFilter<(warp::reply::Response,)>,
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     mut shutdown: watch::Receiver<bool>,
     grace: Duration,
 ) {
-    let service = TowerToHyperService::new(warp::service(super::routes(app.clone())));
+    let service = TowerToHyperService::new(warp::service(routes));
     let acceptor = tls.map(TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod console_actions;
 mod core_auth;
 mod core_cli;
 mod core_clock;

@@ -15,6 +15,7 @@ pub fn register(r: &mut Registry) {
     r.admin("moderation_ban", Limit::Write, rpc::ban);
     r.admin("moderation_unban", Limit::Write, rpc::unban);
     r.admin("moderation_list_bans", Limit::Read, rpc::list_bans);
+    r.admin("audit_list", Limit::Read, rpc::audit_list);
 }
 
 /// Who did it, as bans and the audit log name them: `cli` for the admin socket (and the
