@@ -2,6 +2,9 @@
 //! validated once at load. Every key is listed in [`KEYS`]; anything else in the file or
 //! the environment is reported as unknown.
 
+mod console;
+pub use console::ConsoleConfig;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -33,6 +36,7 @@ pub struct Config {
     pub moderation: ModerationConfig,
     pub matchmaking: MatchmakingConfig,
     pub leagues: LeaguesConfig,
+    pub console: ConsoleConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -409,6 +413,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("http", "idle_timeout_secs"),
     ("http", "h2_max_concurrent_streams"),
     ("http", "metrics_listen"),
+    ("console", "enabled"),
+    ("console", "listen"),
     ("realtime", "listen"),
     ("realtime", "public_host"),
     ("realtime", "max_connections"),
@@ -723,6 +729,7 @@ impl Config {
         insight::validate(&self.analytics, &self.moderation)?;
         self.matchmaking.validate().map_err(ConfigError::Invalid)?;
         self.leagues.validate().map_err(ConfigError::Invalid)?;
+        self.validate_console()?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad(format!(
                 "log.format `{}` must be `text` or `json`",
@@ -736,6 +743,10 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    fn validate_console(&self) -> Result<(), ConfigError> {
+        self.console.validate().map_err(ConfigError::Invalid)
     }
 
     fn validate_realtime(&self) -> Result<(), ConfigError> {

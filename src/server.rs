@@ -26,6 +26,8 @@ pub struct Addresses {
     pub quic: SocketAddr,
     /// `/metrics` on its own plain-HTTP listener (`http.metrics_listen`).
     pub metrics: Option<SocketAddr>,
+    /// The admin console (HTTPS), when it is on.
+    pub console: Option<SocketAddr>,
 }
 
 /// Opens the database for a command, explaining plainly when a server holds it.
@@ -100,8 +102,10 @@ pub async fn serve(loaded: Loaded) -> anyhow::Result<()> {
         plain_http: plain.as_ref().and_then(|l| l.local_addr().ok()),
         quic: realtime.addr,
         metrics: metrics.as_ref().and_then(|l| l.local_addr().ok()),
+        console: None,
     };
     let tls = Arc::new(certs.server_config(&[b"h2", b"http/1.1"], false));
+    let tls_console = tls.clone();
     let mut tasks = vec![tokio::spawn(crate::http::serve::run(
         app.clone(),
         crate::http::routes(app.clone()),
@@ -129,6 +133,14 @@ pub async fn serve(loaded: Loaded) -> anyhow::Result<()> {
             stop_rx.clone(),
             grace,
         )));
+    }
+    let console = crate::console::start(app.clone(), tls_console, stop_rx.clone(), grace)
+        .await
+        .context("admin console")?;
+    let mut addrs = addrs;
+    addrs.console = console.as_ref().map(|c| c.addr);
+    if let Some(c) = console {
+        tasks.extend(c.tasks);
     }
     tasks.push(tokio::spawn(crate::jobs::run(app.clone(), stop_rx.clone())));
     tasks.push(tokio::spawn(crate::features::matchmaking::run(
@@ -186,6 +198,9 @@ fn print_banner(
     let _ = writeln!(out, "  quic       {}  (UDP, ALPN outpost/1)", addrs.quic);
     if let Some(m) = addrs.metrics {
         let _ = writeln!(out, "  metrics    http://{m}/metrics");
+    }
+    if let Some(c) = addrs.console {
+        let _ = writeln!(out, "  console    https://{c}  (admin web console)");
     }
     let _ = writeln!(out, "  data       {}", cfg.server.data_dir.display());
     let _ = writeln!(
@@ -256,6 +271,9 @@ fn print_banner(
         let _ = writeln!(out, "ready metrics={m}");
     }
     let _ = writeln!(out, "ready quic={}", addrs.quic);
+    if let Some(c) = addrs.console {
+        let _ = writeln!(out, "ready console={c}");
+    }
     let _ = writeln!(out, "ready https={}", addrs.https);
     let _ = out.flush();
 }

@@ -50,6 +50,28 @@ impl Histogram {
         }
     }
 
+    /// Adds another histogram's observations to this one.
+    pub fn merge(&mut self, other: &Histogram) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts.iter()) {
+            *a += b;
+        }
+        self.count += other.count;
+        self.sum += other.sum;
+        self.max = self.max.max(other.max);
+    }
+
+    /// What was observed after `earlier`, an older copy of this histogram (its `max` is
+    /// the whole run's).
+    pub fn since(&self, earlier: &Histogram) -> Histogram {
+        let mut d = self.clone();
+        for (a, b) in d.counts.iter_mut().zip(earlier.counts.iter()) {
+            *a = a.saturating_sub(*b);
+        }
+        d.count = self.count.saturating_sub(earlier.count);
+        d.sum = (self.sum - earlier.sum).max(0.0);
+        d
+    }
+
     /// Approximate quantile from the buckets (upper bound of the bucket holding it).
     pub fn quantile(&self, q: f64) -> f64 {
         if self.count == 0 {
@@ -212,6 +234,30 @@ impl Metrics {
         c.get(&(name.to_string(), labels(label_pairs)))
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Every RPC's latencies in one histogram, and the failed calls, since start.
+    pub fn rpc_totals(&self) -> (Histogram, u64) {
+        let mut all = Histogram::default();
+        for ((name, _), h) in self
+            .histograms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            if name == "outpost_rpc_duration_seconds" {
+                all.merge(h);
+            }
+        }
+        let errors = self
+            .counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|((n, l), _)| n == "outpost_rpc_calls_total" && !l.ends_with("status=\"ok\""))
+            .map(|(_, v)| *v)
+            .sum();
+        (all, errors)
     }
 
     /// Per-RPC call counts and latencies.

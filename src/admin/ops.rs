@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::app::App;
-use crate::auth::{Account, Lookup, Role, UserId};
+use crate::auth::{Lookup, Role, UserId};
 use crate::features::backups;
 use crate::features::games::GameView;
 use crate::features::moderation::{actor, audit};
+use crate::features::players::account_view;
 use crate::rpc::{Caller, RpcError};
 
 /// What an admin asks for.
@@ -177,21 +178,12 @@ pub async fn perform(app: &App, op: Operation, mode: Mode) -> Result<Value, RpcE
             .await
         }
         Operation::Audit { limit } => {
-            let limit = limit.unwrap_or(50);
-            if !(1..=10_000).contains(&limit) {
-                return Err(RpcError::invalid("limit: must be 1 to 10000"));
-            }
-            let entries: Vec<Value> = audit::recent(&app.store, limit)?
-                .into_iter()
-                .map(|e| {
-                    json!({
-                        "at": chrono::DateTime::<chrono::Utc>::from_timestamp_millis(e.at_ms)
-                            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
-                        "actor": e.actor, "action": e.action, "target": e.target, "detail": e.detail,
-                    })
-                })
-                .collect();
-            Ok(json!({ "entries": entries }))
+            app.call(
+                CALLER,
+                "audit_list",
+                json!({ "limit": limit.unwrap_or(50) }),
+            )
+            .await
         }
         Operation::AnalyticsExport {
             game_id,
@@ -217,16 +209,7 @@ pub async fn perform(app: &App, op: Operation, mode: Mode) -> Result<Value, RpcE
             let store = app.store.clone();
             let data_dir = app.config.server.data_dir.clone();
             let report = blocking(move || backups::take(&store, &data_dir, out, &who)).await??;
-            Ok(json!({
-                "path": report.path,
-                "bytes": report.file_bytes,
-                "records": report.header.records,
-                "trees": report.header.trees.len(),
-                "sha256": report.sha256,
-                "created_at": report.header.created_at,
-                "write_pause_ms": report.write_pause.as_secs_f64() * 1000.0,
-                "took_ms": report.took.as_secs_f64() * 1000.0,
-            }))
+            Ok(backups::report_json(&report))
         }
     }
 }
@@ -257,19 +240,6 @@ async fn set_role(
     )?;
     app.store.durable().await?;
     Ok(json!({ "user": account_view(&account) }))
-}
-
-fn account_view(a: &Account) -> Value {
-    json!({
-        "user_id": a.id,
-        "username": a.username,
-        "display_name": a.display_name,
-        "email": a.email,
-        "role": a.role,
-        "devices": a.devices,
-        "custom_id": a.custom_id,
-        "create_time": crate::time::rfc3339(a.create_time),
-    })
 }
 
 fn status(app: &App, mode: Mode) -> Result<Value, RpcError> {

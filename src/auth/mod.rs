@@ -540,6 +540,33 @@ impl Auth {
         found.ok_or_else(|| AuthError::NotFound(format!("no user with {} `{who}`", by.describe())))
     }
 
+    /// Every account a support query could mean, each with what matched: an exact user
+    /// id, username, email, device id or custom id. Never guesses between two accounts.
+    pub fn search(&self, query: &str) -> Result<Vec<(&'static str, Account)>, AuthError> {
+        let q = query.trim();
+        let mut found: Vec<(&'static str, Account)> = Vec::new();
+        if let Ok(id) = Uuid::parse_str(q) {
+            if let Ok(a) = self.account(id) {
+                found.push(("user_id", a));
+            }
+        }
+        let lower = q.to_lowercase();
+        let indexes = [
+            ("username", &self.inner.by_username, text_key(&lower)),
+            ("email", &self.inner.by_email, text_key(&lower)),
+            ("device_id", &self.inner.by_device, text_key(q)),
+            ("custom_id", &self.inner.by_custom, text_key(q)),
+        ];
+        for (what, index, key) in indexes {
+            if let Some(id) = index.get::<Uuid>(key)? {
+                if !found.iter().any(|(_, a)| a.id == id) {
+                    found.push((what, self.account(id)?));
+                }
+            }
+        }
+        Ok(found)
+    }
+
     pub fn count(&self) -> usize {
         use std::sync::atomic::Ordering;
         let known = self.inner.count.load(Ordering::Acquire);

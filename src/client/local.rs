@@ -17,6 +17,8 @@ pub struct LocalServer {
     pub https: String,
     /// The QUIC address (`host:port`, UDP).
     pub quic: String,
+    /// The admin console's base URL (`https://host:port`), when it runs.
+    pub console: Option<String>,
     pub server_key: String,
     pub http_key: String,
     pub cert_pem: Vec<u8>,
@@ -38,6 +40,7 @@ impl LocalServer {
                 .collect(),
             https: String::new(),
             quic: String::new(),
+            console: None,
             server_key: "test-server-key".into(),
             http_key: "test-http-key".into(),
             cert_pem: Vec::new(),
@@ -60,6 +63,7 @@ impl LocalServer {
             .current_dir(&self.dir)
             .env_remove("OUTPOST_CONFIG")
             .env("OUTPOST_SERVER_LISTEN", "127.0.0.1:0")
+            .env("OUTPOST_CONSOLE_LISTEN", "127.0.0.1:0")
             .env("OUTPOST_SERVER_KEY", &self.server_key)
             .env("OUTPOST_HTTP_KEY", &self.http_key)
             .env(
@@ -79,6 +83,7 @@ impl LocalServer {
         let mut child = cmd.spawn()?;
         let (tx, rx) = std::sync::mpsc::channel::<String>();
         let (quic_tx, quic_rx) = std::sync::mpsc::channel::<String>();
+        let (console_tx, console_rx) = std::sync::mpsc::channel::<String>();
         let stdout = child
             .stdout
             .take()
@@ -92,6 +97,9 @@ impl LocalServer {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(addr) = line.strip_prefix("ready quic=") {
                     let _ = quic_tx.send(addr.to_string());
+                }
+                if let Some(addr) = line.strip_prefix("ready console=") {
+                    let _ = console_tx.send(addr.to_string());
                 }
                 if let Some(addr) = line.strip_prefix("ready https=") {
                     let _ = tx.send(addr.to_string());
@@ -131,6 +139,7 @@ impl LocalServer {
         self.https = format!("https://{addr}");
         // Printed just before the https line.
         self.quic = quic_rx.try_recv().unwrap_or_default();
+        self.console = console_rx.try_recv().ok().map(|a| format!("https://{a}"));
         self.cert_pem = std::fs::read(self.dir.join("certs/cert.pem"))?;
         self.child = Some(child);
         Ok(())

@@ -2,6 +2,7 @@
 //! Used by the tests, the bench and studios' tools.
 
 mod leaderboard;
+pub mod console;
 mod local;
 pub mod quic;
 mod tournaments;
@@ -48,7 +49,7 @@ impl ApiError {
         Self::transport(message)
     }
 
-    fn transport(e: impl std::fmt::Display) -> Self {
+    pub(crate) fn transport(e: impl std::fmt::Display) -> Self {
         ApiError {
             status: 0,
             code: None,

@@ -23,6 +23,7 @@ pub mod missions;
 pub mod moderation;
 pub mod notifications;
 pub mod paging;
+pub mod players;
 pub mod profiles;
 pub mod remote_config;
 pub mod rewards;
@@ -38,6 +39,8 @@ use crate::rpc::Registry;
 /// Registers every feature's RPCs.
 pub fn register_all(r: &mut Registry) {
     games::register(r);
+    backups::register(r);
+    players::register(r);
     clock::register(r);
     health::register(r);
     moderation::register(r);

@@ -34,7 +34,8 @@ use super::proxy::Cidr;
 use super::request::PeerAddr;
 use crate::app::App;
 
-/// Serves `routes` until `shutdown` turns true, then drains for at most `grace`.
+/// Serves `routes` (the API's, or the admin console's) until `shutdown` turns true, then
+/// drains for at most `grace`.
 pub async fn run(
     app: App,
     routes: BoxedFilter<(Response,)>,

@@ -5,6 +5,7 @@ mod common;
 mod competition_leaderboards;
 mod competition_leagues;
 mod competition_tournaments;
+mod console_actions;
 mod core_auth;
 mod core_cli;
 mod core_clock;

@@ -44,4 +44,5 @@ pub fn register(r: &mut Registry) {
     r.admin("daily_rewards_set_config", Limit::Write, rpc::set_config);
     r.player("daily_rewards_get_status", Limit::Read, rpc::status);
     r.player("daily_rewards_claim", Limit::Write, rpc::claim);
+    r.admin("daily_rewards_reset", Limit::Write, rpc::reset);
 }

@@ -141,3 +141,56 @@ pub async fn claim(ctx: RpcContext, req: ClaimRequest) -> Result<ClaimReply, Rpc
         next_claim_time: crate::time::rfc3339(crate::time::day_start(today + 1)),
     })
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    game_id: String,
+    user_id: UserId,
+}
+
+#[derive(Serialize)]
+pub struct ResetReply {
+    user_id: UserId,
+    streak: u32,
+    day: u32,
+    claimable: bool,
+}
+
+/// Admin: takes back a player's claim of today so they may claim again (audited).
+pub async fn reset(ctx: RpcContext, req: ResetRequest) -> Result<ResetReply, RpcError> {
+    let game = ctx.game(&req.game_id)?;
+    let user = ctx.user(Some(req.user_id))?;
+    let today = crate::time::utc_day(game.now());
+    let streaks = game.tree(STREAKS)?;
+    let vault = Vault::open(&game)?;
+    let (held, back) = vault.transaction(&[&streaks], |tx| {
+        let held: Streak = tx.get(EXTRA, streak_key(user))?.unwrap_or_default();
+        let back = rules::undo_today(&held, today).ok_or_else(|| {
+            fail::<RpcError, _>(RpcError::FailedPrecondition(
+                "user_id: this player has not claimed today's daily reward".into(),
+            ))
+        })?;
+        tx.insert(EXTRA, streak_key(user), &back)?;
+        Ok((held, back))
+    })?;
+    crate::features::moderation::audit::record(
+        &ctx.app.store,
+        &crate::features::moderation::actor(&ctx.caller),
+        "daily_reward_reset",
+        &user.to_string(),
+        &format!(
+            "game {}: streak {} → {}",
+            game.id(),
+            held.streak,
+            back.streak
+        ),
+    )?;
+    game.durable().await?;
+    Ok(ResetReply {
+        user_id: user,
+        streak: back.streak,
+        day: back.day,
+        claimable: true,
+    })
+}

@@ -72,6 +72,27 @@ pub fn check_table(days: &[Reward]) -> Result<(), DailyError> {
     Ok(())
 }
 
+/// Takes back today's claim, so the player may claim again today (support: a claim the
+/// client never showed). The streak steps back to where it stood before the claim; what
+/// the claim paid stays paid. `None` when nothing was claimed today.
+pub fn undo_today(s: &Streak, today: i64) -> Option<Streak> {
+    if s.last_claim_day != Some(today) || s.streak == 0 {
+        return None;
+    }
+    let streak = s.streak - 1;
+    let day = match (s.day, streak) {
+        (_, 0) => 0,
+        (1, _) => CYCLE_DAYS as u32,
+        (d, _) => d - 1,
+    };
+    Some(Streak {
+        day,
+        streak,
+        last_claim_day: (streak > 0).then_some(today - 1),
+        total_claims: s.total_claims.saturating_sub(1),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +151,33 @@ mod tests {
     fn the_table_has_seven_days() {
         assert!(check_table(&vec![Reward::default(); 6]).is_err());
         assert!(check_table(&vec![Reward::default(); 7]).is_ok());
+    }
+
+    #[test]
+    fn undoing_today_steps_the_streak_back() {
+        let first = claim(&Streak::default(), 10).unwrap();
+        let back = undo_today(&first, 10).unwrap();
+        assert_eq!(back, Streak::default());
+        assert!(standing(&back, 10).claimable);
+        let mut s = first;
+        for day in 11..=17 {
+            s = claim(&s, day).unwrap();
+        }
+        assert_eq!(
+            (s.day, s.streak),
+            (1, 8),
+            "day 8 of a streak is cycle day 1"
+        );
+        let back = undo_today(&s, 17).unwrap();
+        assert_eq!(
+            (back.day, back.streak, back.last_claim_day),
+            (7, 7, Some(16))
+        );
+        assert_eq!(
+            claim(&back, 17).unwrap(),
+            s,
+            "claiming again lands where it was"
+        );
+        assert_eq!(undo_today(&s, 18), None, "nothing claimed on day 18");
     }
 }

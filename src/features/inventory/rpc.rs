@@ -50,6 +50,9 @@ pub struct GrantRequest {
     items: Vec<ItemGrant>,
     #[serde(default)]
     idempotency_key: Option<String>,
+    /// Why (kept in the audit log when an admin grants).
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -120,8 +123,31 @@ pub fn plan_grant_step(
 }
 
 pub async fn grant(ctx: RpcContext, req: GrantRequest) -> Result<GrantReply, RpcError> {
+    if req.reason.as_ref().is_some_and(|r| r.chars().count() > 256) {
+        return Err(RpcError::invalid("reason: at most 256 characters"));
+    }
+    let detail = format!(
+        "game {}: {} ({})",
+        req.game_id,
+        req.items
+            .iter()
+            .map(|i| format!("{} × {}", i.quantity, i.id))
+            .collect::<Vec<_>>()
+            .join(", "),
+        req.reason.as_deref().unwrap_or("no reason given")
+    );
     let (game, step) = plan_grant(&ctx, req)?;
-    vault::commit(&game, &step).await
+    let reply = vault::commit(&game, &step).await?;
+    if matches!(ctx.caller, crate::rpc::Caller::Admin(_)) && !reply.replayed {
+        crate::features::moderation::audit::record(
+            &ctx.app.store,
+            &crate::features::moderation::actor(&ctx.caller),
+            "inventory_grant",
+            &reply.user_id.to_string(),
+            &detail,
+        )?;
+    }
+    Ok(reply)
 }
 
 #[derive(Deserialize)]

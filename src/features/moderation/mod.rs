@@ -19,6 +19,7 @@ pub fn register(r: &mut Registry) {
     r.player("report_player", Limit::Write, reports::report);
     r.admin("moderation_list_reports", Limit::Read, reports::list);
     r.admin("moderation_resolve_report", Limit::Write, reports::resolve);
+    r.admin("audit_list", Limit::Read, rpc::audit_list);
 }
 
 /// Who did it, as bans and the audit log name them: `cli` for the admin socket (and the

@@ -162,6 +162,48 @@ pub async fn list_bans(ctx: RpcContext, req: ListRequest) -> Result<ListReply, R
     Ok(ListReply { bans })
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRequest {
+    #[serde(default = "fifty")]
+    limit: usize,
+    /// Only entries of this action (`ban`, `promote`, `backup_create`, …).
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    game_id: Option<String>,
+}
+
+fn fifty() -> usize {
+    50
+}
+
+/// The newest admin actions, newest first.
+pub async fn audit_list(ctx: RpcContext, req: AuditRequest) -> Result<serde_json::Value, RpcError> {
+    if !(1..=10_000).contains(&req.limit) {
+        return Err(RpcError::invalid("limit: must be 1 to 10000"));
+    }
+    let wanted = if req.action.is_some() {
+        10_000
+    } else {
+        req.limit
+    };
+    let entries: Vec<serde_json::Value> = audit::recent(&ctx.app.store, wanted)?
+        .into_iter()
+        .filter(|e| req.action.as_deref().is_none_or(|a| a == e.action))
+        .take(req.limit)
+        .map(|e| {
+            serde_json::json!({
+                "at": chrono::DateTime::<chrono::Utc>::from_timestamp_millis(e.at_ms)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                "actor": e.actor, "action": e.action, "target": e.target, "detail": e.detail,
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({ "entries": entries }))
+}
+
 #[cfg(test)]
 mod ban_tests {
     #[test]

@@ -109,8 +109,25 @@ pub fn plan(ctx: &RpcContext, payload: Value) -> Result<(GameStore, Box<dyn AnyS
 }
 
 pub async fn update(ctx: RpcContext, req: UpdateRequest) -> Result<UpdateReply, RpcError> {
+    let detail = format!(
+        "game {}: {} ({})",
+        req.game_id,
+        serde_json::to_string(&req.changeset).unwrap_or_default(),
+        req.reason
+    );
     let (game, step) = plan_update(&ctx, req)?;
-    vault::commit(&game, &step).await
+    let reply = vault::commit(&game, &step).await?;
+    // An admin's hand on a player's wallet is audited (a studio server's is in the ledger).
+    if matches!(ctx.caller, crate::rpc::Caller::Admin(_)) && !reply.replayed {
+        crate::features::moderation::audit::record(
+            &ctx.app.store,
+            &crate::features::moderation::actor(&ctx.caller),
+            "wallet_update",
+            &reply.user_id.to_string(),
+            &detail,
+        )?;
+    }
+    Ok(reply)
 }
 
 #[derive(Deserialize)]
