@@ -4,12 +4,12 @@
 
 mod analytics;
 mod backup;
-mod liveops;
 mod leaderboard;
+mod liveops;
 mod load;
 mod matches;
-mod mixed;
 mod matchmaking;
+mod mixed;
 mod report;
 mod rpc;
 mod storage;

@@ -1,8 +1,8 @@
 //! The Rust client for Outpost: the HTTPS API here, the realtime QUIC protocol in [`quic`].
 //! Used by the tests, the bench and studios' tools.
 
-mod leaderboard;
 pub mod console;
+mod leaderboard;
 mod local;
 pub mod quic;
 mod tournaments;

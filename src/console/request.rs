@@ -30,6 +30,7 @@ fn pairs(text: &[u8]) -> BTreeMap<String, String> {
 }
 
 impl ConsoleRequest {
+    #[allow(clippy::too_many_arguments)] // one per part of the request warp hands over
     pub fn new(
         app: App,
         series: Arc<Series>,

@@ -124,48 +124,36 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         )
     });
 
-    authenticate
-        .or(refresh)
-        .unify()
-        .or(logout)
-        .unify()
-        .or(get_account)
-        .unify()
-        .or(put_account)
-        .unify()
-        .or(rpc_post)
-        .unify()
-        .or(rpc_get)
-        .unify()
-        .or(storage_write)
-        .unify()
-        .or(storage_read)
-        .unify()
-        .or(storage_delete)
-        .unify()
-        .or(storage_list)
-        .unify()
-        .or(storage_list_user)
-        .unify()
-        .or(event)
-        .unify()
-        .or(leaderboard_list)
-        .unify()
-        .or(leaderboard_write)
-        .unify()
-        .or(leaderboard_delete)
-        .unify()
-        .or(leaderboard_around)
-        .unify()
-        .or(healthcheck)
-        .unify()
-        .or(metrics)
-        .unify()
-        .recover(request::recover)
-        .unify()
-        .with(trace)
-        .map(warp::Reply::into_response)
-        .boxed()
+    // Each route boxed, then tried in turn: one long `.or` chain nests its types so deep that
+    // the crate takes many minutes to type-check.
+    any_of(
+        authenticate.boxed(),
+        vec![
+            refresh.boxed(),
+            logout.boxed(),
+            get_account.boxed(),
+            put_account.boxed(),
+            rpc_post.boxed(),
+            rpc_get.boxed(),
+            storage_write.boxed(),
+            storage_read.boxed(),
+            storage_delete.boxed(),
+            storage_list.boxed(),
+            storage_list_user.boxed(),
+            event.boxed(),
+            leaderboard_list.boxed(),
+            leaderboard_write.boxed(),
+            leaderboard_delete.boxed(),
+            leaderboard_around.boxed(),
+            healthcheck.boxed(),
+            metrics.boxed(),
+        ],
+    )
+    .recover(request::recover)
+    .unify()
+    .with(trace)
+    .map(warp::Reply::into_response)
+    .boxed()
 }
 
 /// The routes of the `http.metrics_listen` listener: `/metrics` and `/healthcheck`.
@@ -186,6 +174,15 @@ pub fn metrics_routes(app: App) -> BoxedFilter<(Response,)> {
         .unify()
         .map(warp::Reply::into_response)
         .boxed()
+}
+
+/// The first of `routes` that accepts the request.
+fn any_of(
+    first: BoxedFilter<(Response,)>,
+    rest: Vec<BoxedFilter<(Response,)>>,
+) -> BoxedFilter<(Response,)> {
+    rest.into_iter()
+        .fold(first, |all, next| all.or(next).unify().boxed())
 }
 
 fn next_request_id() -> u64 {

@@ -63,7 +63,9 @@ pub async fn call(id: String, get: bool, req: Req) -> Response {
         let (payload, shape) = payload_of(&req, get)?;
         let reply = crate::rpc::with_client_ip(
             req.peer,
-            req.app.registry.call_admitted(&req.app, who, entry, payload),
+            req.app
+                .registry
+                .call_admitted(&req.app, who, entry, payload),
         )
         .await?;
         Ok(match shape {

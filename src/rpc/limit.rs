@@ -329,7 +329,7 @@ mod tests {
             write_burst: 5,
             ..Default::default()
         };
-        let l = Limiters::new(&cfg);
+        let l = Limiters::new(&cfg, &crate::config::AuthConfig::default());
         let u = Uuid::new_v4();
         assert_eq!(l.status_user(u).1.remaining, 5);
         assert_eq!(l.status_user(u).1.remaining, 5, "asking spends nothing");

@@ -220,8 +220,7 @@ async fn entry_fee_is_taken_with_the_join_and_refunded_on_leave() {
 /// Plays every ready match of the current stage with `pick` choosing the winner, until the
 /// tournament ends; returns how many matches were reported.
 async fn play_out(server: &TestServer, p: &Player, game: &str, id: &str) -> usize {
-    let mut played = 0;
-    for _ in 0..200 {
+    for played in 0..200 {
         let t = tournament(p, game, id).await;
         if t["state"] != "active" {
             return played;
@@ -265,7 +264,6 @@ async fn play_out(server: &TestServer, p: &Player, game: &str, id: &str) -> usiz
             )
             .await
             .unwrap();
-        played += 1;
     }
     panic!("the tournament never ended");
 }

@@ -740,6 +740,9 @@ pub async fn submit(
         .ok_or_else(|| LeaderboardError::Store(StoreError::Sled("no submission applied".into())))
 }
 
+/// Owners a read leaves out (hidden, banned).
+type Excluded<'a> = Box<dyn Fn(&Uuid) -> bool + 'a>;
+
 fn check_rate(lb: &LiveBoard, def: &Definition, owner: Uuid) -> Result<(), LeaderboardError> {
     let Some(per_minute) = def.submits_per_minute else {
         return Ok(());
@@ -756,7 +759,7 @@ fn check_rate(lb: &LiveBoard, def: &Definition, owner: Uuid) -> Result<(), Leade
             return Ok(());
         };
         *uses += 1;
-        if *uses % 4096 == 0 {
+        if uses.is_multiple_of(4096) {
             l.retain_recent();
             l.shrink_to_fit();
         }
@@ -1192,8 +1195,7 @@ pub async fn read(
     };
     let picked = {
         let state;
-        let (ranking, excluded): (&Ranking<Item>, Box<dyn Fn(&Uuid) -> bool + '_>) = match &archive
-        {
+        let (ranking, excluded): (&Ranking<Item>, Excluded<'_>) = match &archive {
             Some(a) => (&a.ranking, Box::new(|o| a.excluded.contains(o))),
             None => {
                 state = lb.state.read().unwrap_or_else(|p| p.into_inner());

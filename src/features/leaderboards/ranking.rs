@@ -283,7 +283,7 @@ mod tests {
         let mut r = Ranking::new();
         for round in 0..40_000 {
             let v = rng.next() % 20_000;
-            if rng.next() % 3 == 0 {
+            if rng.next().is_multiple_of(3) {
                 assert_eq!(r.remove(&v), model.remove(&v), "remove {v}");
             } else {
                 assert_eq!(r.insert(v), model.insert(v), "insert {v}");
