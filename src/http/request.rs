@@ -280,12 +280,18 @@ where
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
+    let within = app.config.http.body_read_timeout();
+    if let Some(n) = declared.filter(|n| *n > max as u64) {
+        // A modest overrun is read and thrown away (never buffered) so the client, still
+        // writing, reads the 413 instead of a broken pipe; a huge one is refused unread and
+        // the connection closed.
+        if n <= 4 * max as u64 {
+            let _ = tokio::time::timeout(within, discard(body)).await;
+        }
         return Err(RpcError::PayloadTooLarge(format!(
             "request body is larger than {max} bytes"
         )));
     }
-    let within = app.config.http.body_read_timeout();
     match tokio::time::timeout(within, read_capped(body, max)).await {
         Ok(read) => read,
         Err(_) => Err(RpcError::Timeout(format!(
@@ -293,6 +299,16 @@ where
             within.as_secs()
         ))),
     }
+}
+
+/// Reads a body to its end, keeping nothing.
+async fn discard<S, B>(body: S)
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let mut body = std::pin::pin!(body);
+    while let Some(Ok(_)) = body.next().await {}
 }
 
 async fn read_capped<S, B>(body: S, max: usize) -> Result<Bytes, RpcError>

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
@@ -177,18 +177,38 @@ impl Registry {
             .get(id)
             .ok_or_else(|| RpcError::NotFound(format!("RPC function `{id}` not found")))?
             .clone();
+        match self.admit(app, caller, &entry) {
+            Ok(admitted) => self.call_admitted(app, admitted, &entry, payload).await,
+            Err(e) => {
+                app.metrics
+                    .observe_rpc(entry.id, e.status_label(), Duration::ZERO);
+                Err(e)
+            }
+        }
+    }
+
+    /// Dispatches a call whose caller the transport has already passed through
+    /// [`Registry::admit`] for this `entry` (HTTPS admits from the headers, before it reads
+    /// the body). Times it, and counts the player as active in the game on success.
+    pub async fn call_admitted(
+        &self,
+        app: &App,
+        admitted: Caller,
+        entry: &Entry,
+        payload: Value,
+    ) -> Result<Value, RpcError> {
         let started = Instant::now();
         // For daily active players per game (telemetry).
-        let seen = caller.session().map(|s| s.user_id).and_then(|u| {
+        let seen = admitted.session().map(|s| s.user_id).and_then(|u| {
             let game = match payload.get("game_id") {
                 Some(Value::String(g)) => Some(g.clone()),
-                _ => session_game(app, &caller),
+                _ => session_game(app, &admitted),
             };
             game.and_then(|g| g.parse::<crate::store::GameId>().ok())
                 .filter(|id| app.store.game_record(*id).is_some())
                 .map(|id| (id.to_string(), u))
         });
-        let result = self.run(app, caller, &entry, payload).await;
+        let result = self.dispatch(app, admitted, entry, payload).await;
         if let (Ok(_), Some((game, user))) = (&result, seen) {
             app.metrics.player_seen(&game, user);
         }
@@ -198,37 +218,6 @@ impl Registry {
         };
         app.metrics.observe_rpc(entry.id, status, started.elapsed());
         result
-    }
-
-    /// Dispatches a call whose caller the transport has already passed through
-    /// [`Registry::admit`] for this `entry` (HTTPS admits from the headers, before it reads
-    /// the body).
-    pub async fn call_admitted(
-        &self,
-        app: &App,
-        admitted: Caller,
-        entry: &Entry,
-        payload: Value,
-    ) -> Result<Value, RpcError> {
-        let started = Instant::now();
-        let result = self.dispatch(app, admitted, entry, payload).await;
-        let status = match &result {
-            Ok(_) => "ok",
-            Err(e) => e.status_label(),
-        };
-        app.metrics.observe_rpc(entry.id, status, started.elapsed());
-        result
-    }
-
-    async fn run(
-        &self,
-        app: &App,
-        caller: Caller,
-        entry: &Entry,
-        payload: Value,
-    ) -> Result<Value, RpcError> {
-        let caller = self.admit(app, caller, entry)?;
-        self.dispatch(app, caller, entry, payload).await
     }
 
     async fn dispatch(
