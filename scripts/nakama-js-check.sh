@@ -11,7 +11,8 @@ trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 (cd "$root/scripts/nakama-js" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 game=$(cd "$work" && "$bin" --data-dir data game create nakama-js)
 (cd "$work" && OUTPOST_SERVER_KEY=njs-server-key OUTPOST_HTTP_KEY=njs-http-key \
-  OUTPOST_SERVER_LISTEN=127.0.0.1:0 OUTPOST_LOG_LEVEL=warn "$bin" serve >"$work/out.log" 2>"$work/err.log") &
+  OUTPOST_SERVER_LISTEN=127.0.0.1:0 OUTPOST_CONSOLE_LISTEN=127.0.0.1:0 OUTPOST_LOG_LEVEL=warn \
+  exec "$bin" serve >"$work/out.log" 2>"$work/err.log") &
 pid=$!
 for _ in $(seq 1 100); do
   grep -q '^ready https=' "$work/out.log" 2>/dev/null && break

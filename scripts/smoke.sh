@@ -14,7 +14,7 @@ work=$(mktemp -d)
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 cd "$work"
-OUTPOST_SERVER_LISTEN=127.0.0.1:0 OUTPOST_LOG_LEVEL=warn "$bin" serve >out.log 2>err.log &
+OUTPOST_SERVER_LISTEN=127.0.0.1:0 OUTPOST_CONSOLE_LISTEN=127.0.0.1:0 OUTPOST_LOG_LEVEL=warn "$bin" serve >out.log 2>err.log &
 pid=$!
 for _ in $(seq 1 100); do grep -q '^ready https=' out.log 2>/dev/null && break; sleep 0.1; done
 addr=$(sed -n 's/^ready https=//p' out.log)
