@@ -89,9 +89,8 @@ await check("leaderboards: write, list, around owner, delete", async () => {
   execFileSync(process.env.OUTPOST_BIN, ["--data-dir", "data", "user", "promote", admin.user_id], {
     cwd: process.env.OUTPOST_WORKDIR,
   });
-  // An admin raised from a player session loses the session's game (see the closing note):
-  // name it.
-  const created = await client.rpc(admin, "leaderboard_create", { id: board, reset: "weekly", game_id: game });
+  // An admin's own session names the game, as a player's does.
+  const created = await client.rpc(admin, "leaderboard_create", { id: board, reset: "weekly" });
   assert(created.payload.leaderboard.id === board, JSON.stringify(created.payload));
   const rival = await client.authenticateDevice(`${device}-rival`, true, undefined, { game_id: game });
 

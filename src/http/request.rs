@@ -88,6 +88,9 @@ pub struct Req {
     pub caller: Option<Caller>,
     /// The RPC the gate admitted the caller for ([`Gate::Rpc`], [`Gate::AsRpc`]).
     pub rpc: Option<Entry>,
+    /// The game of the session the caller came with, resolved before an admin account's
+    /// session was raised to an admin caller (which carries no session vars).
+    pub session_game: Option<String>,
 }
 
 impl Req {
@@ -170,7 +173,7 @@ pub fn req(
                     query: &query,
                     path: path.as_str(),
                 };
-                let (caller, rpc) = admit(&head, gate).map_err(&refuse)?;
+                let (caller, rpc, session_game) = admit(&head, gate).map_err(&refuse)?;
                 let body = read_body(&app, &headers, body).await.map_err(&refuse)?;
                 Ok::<_, Rejection>(Req {
                     app: app.clone(),
@@ -180,6 +183,7 @@ pub fn req(
                     body,
                     caller,
                     rpc,
+                    session_game,
                 })
             },
         )
@@ -193,22 +197,25 @@ fn limited<'a>(app: &'a App, class: &'static str) -> impl Fn(u64) -> RpcError + 
     }
 }
 
+/// What a gate lets through: the caller, the RPC, and the caller's session game.
+type Admitted = (Option<Caller>, Option<Entry>, Option<String>);
+
 /// Runs a gate: the admitted caller and RPC, or why not.
-fn admit(head: &Head, gate: Gate) -> Result<(Option<Caller>, Option<Entry>), RpcError> {
+fn admit(head: &Head, gate: Gate) -> Result<Admitted, RpcError> {
     let app = head.app;
     match gate {
         Gate::Public => {
             app.limiters
                 .check_ip(head.peer)
                 .map_err(limited(app, "ip"))?;
-            Ok((None, None))
+            Ok((None, None, None))
         }
         Gate::ServerKey => {
             app.limiters
                 .check_auth(head.peer)
                 .map_err(limited(app, "auth"))?;
             server_key(head)?;
-            Ok((None, None))
+            Ok((None, None, None))
         }
         Gate::Session(limit) => {
             let caller = caller_of(head)?;
@@ -220,7 +227,7 @@ fn admit(head: &Head, gate: Gate) -> Result<(Option<Caller>, Option<Entry>), Rpc
             app.limiters
                 .check_user(limit, s.user_id)
                 .map_err(limited(app, limit.as_str()))?;
-            Ok((Some(caller), None))
+            Ok((Some(caller), None, None))
         }
         Gate::Rpc => {
             let id = head.path.rsplit('/').next().unwrap_or("");
@@ -240,18 +247,15 @@ fn admit(head: &Head, gate: Gate) -> Result<(Option<Caller>, Option<Entry>), Rpc
     }
 }
 
-fn admit_rpc(
-    app: &App,
-    caller: Caller,
-    id: &str,
-) -> Result<(Option<Caller>, Option<Entry>), RpcError> {
+fn admit_rpc(app: &App, caller: Caller, id: &str) -> Result<Admitted, RpcError> {
     let entry = app
         .registry
         .get(id)
         .ok_or_else(|| RpcError::NotFound(format!("RPC function `{id}` not found")))?
         .clone();
+    let game = crate::rpc::session_game(app, &caller);
     match app.registry.admit(app, caller, &entry) {
-        Ok(caller) => Ok((Some(caller), Some(entry))),
+        Ok(caller) => Ok((Some(caller), Some(entry), game)),
         Err(e) => {
             app.metrics
                 .observe_rpc(entry.id, e.status_label(), std::time::Duration::ZERO);

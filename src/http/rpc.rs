@@ -60,7 +60,11 @@ pub async fn call(id: String, get: bool, req: Req) -> Response {
             .rpc
             .as_ref()
             .ok_or_else(|| RpcError::NotFound(format!("RPC function `{id}` not found")))?;
-        let (payload, shape) = payload_of(&req, get)?;
+        let (mut payload, shape) = payload_of(&req, get)?;
+        if let (serde_json::Value::Object(m), Some(g)) = (&mut payload, &req.session_game) {
+            m.entry("game_id")
+                .or_insert_with(|| serde_json::Value::String(g.clone()));
+        }
         let reply = crate::rpc::with_client_ip(
             req.peer,
             req.app

@@ -177,6 +177,9 @@ impl Registry {
             .get(id)
             .ok_or_else(|| RpcError::NotFound(format!("RPC function `{id}` not found")))?
             .clone();
+        // The session's game first: an admin account's session is raised to an admin
+        // caller, which carries no session vars.
+        let payload = with_session_game(app, &caller, payload)?;
         match self.admit(app, caller, &entry) {
             Ok(admitted) => self.call_admitted(app, admitted, &entry, payload).await,
             Err(e) => {
