@@ -208,7 +208,7 @@ impl Registry {
                 _ => session_game(app, &admitted),
             };
             game.and_then(|g| g.parse::<crate::store::GameId>().ok())
-                .filter(|id| app.store.game_record(*id).is_some())
+                .filter(|id| app.store.game(*id).is_ok())
                 .map(|id| (id.to_string(), u))
         });
         let result = self.dispatch(app, admitted, entry, payload).await;
