@@ -160,7 +160,9 @@ pub async fn connect(
         connects.push(tokio::spawn(async move {
             let _p = gate.acquire().await?;
             let t = Instant::now();
-            let c = QuicClient::connect(&ep, addr, "localhost", &token, &game).await?;
+            let c = QuicClient::connect(&ep, addr, "localhost", &token, &game)
+                .await
+                .map_err(|e| anyhow::anyhow!("player {i}: {e} after {:?}", t.elapsed()))?;
             anyhow::Ok((c, t.elapsed()))
         }));
     }
