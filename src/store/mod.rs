@@ -42,6 +42,8 @@ impl From<sled::Error> for StoreError {
     }
 }
 
+type SharedValue = Arc<dyn std::any::Any + Send + Sync>;
+
 /// The database. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -60,6 +62,9 @@ struct Inner {
     /// One backup at a time.
     backup: std::sync::Mutex<()>,
     games: RwLock<std::collections::HashMap<GameId, GameRecord>>,
+    /// One value per (game, type) that a feature keeps beside a game's trees for the life
+    /// of the store (see [`GameStore::shared`]).
+    shared: std::sync::Mutex<std::collections::HashMap<(GameId, std::any::TypeId), SharedValue>>,
 }
 
 impl Store {
@@ -91,6 +96,7 @@ impl Store {
                 snapshots: Arc::new(snapshot::Snapshots::default()),
                 backup: std::sync::Mutex::new(()),
                 games: RwLock::new(Default::default()),
+                shared: Default::default(),
             }),
         };
         store.load_games()?;
@@ -247,6 +253,27 @@ impl GameStore {
 
     pub async fn durable(&self) -> Result<(), StoreError> {
         self.store.durable().await
+    }
+
+    /// This game's one `T`, made by `make` on first use and kept as long as the store:
+    /// for in-memory companions of a game's trees (a write combiner, say) that every
+    /// caller of the game must share.
+    pub fn shared<T: std::any::Any + Send + Sync>(&self, make: impl FnOnce() -> T) -> Arc<T> {
+        let key = (self.id, std::any::TypeId::of::<T>());
+        let mut map = self
+            .store
+            .inner
+            .shared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let value = map
+            .entry(key)
+            .or_insert_with(|| Arc::new(make()) as SharedValue)
+            .clone();
+        drop(map);
+        value
+            .downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("the map is keyed by the value's type"))
     }
 }
 

@@ -137,7 +137,7 @@ pub async fn grant(ctx: RpcContext, req: GrantRequest) -> Result<GrantReply, Rpc
         req.reason.as_deref().unwrap_or("no reason given")
     );
     let (game, step) = plan_grant(&ctx, req)?;
-    let reply = vault::commit(&game, &step).await?;
+    let reply = vault::commit(&game, step).await?;
     if matches!(ctx.caller, crate::rpc::Caller::Admin(_)) && !reply.replayed {
         crate::features::moderation::audit::record(
             &ctx.app.store,
@@ -205,5 +205,5 @@ pub fn plan_consume_step(
 
 pub async fn consume(ctx: RpcContext, req: ConsumeRequest) -> Result<ItemsReply, RpcError> {
     let (game, step) = plan_consume(&ctx, req)?;
-    vault::commit(&game, &step).await
+    vault::commit(&game, step).await
 }

@@ -279,6 +279,17 @@ pub fn wait_order(a: &Ticket, b: &Ticket) -> Ordering {
         .then(a.id.cmp(&b.id))
 }
 
+/// The player of a ticket that holds one player and no constraints.
+fn plain_player(t: &Ticket) -> Option<UserId> {
+    let c = &t.constraints;
+    match t.players.as_slice() {
+        [one] if c.equal.is_empty() && c.ranges.is_empty() && c.avoid.is_empty() => {
+            Some(one.user_id)
+        }
+        _ => None,
+    }
+}
+
 /// One pass over one queue's searching tickets. `met(a, b)` tells whether two players met
 /// recently (their tickets are paired only when nothing fresher fits).
 pub fn pass(
@@ -288,17 +299,32 @@ pub fn pass(
     met: &dyn Fn(UserId, UserId) -> bool,
 ) -> Vec<Proposal> {
     let n = tickets.len();
+    // Everything the walk reads per ticket, in flat arrays: the walk jumps between tickets
+    // in rating order, and chasing each ticket's heap data there costs more than the match.
     let ratings: Vec<f64> = tickets.iter().map(|t| t.rating()).collect();
     let windows: Vec<Option<f64>> = tickets.iter().map(|t| window(mode, t, now_ms)).collect();
-    let mut by_wait: Vec<usize> = (0..n).collect();
-    by_wait.sort_by(|&a, &b| wait_order(tickets[a], tickets[b]));
-    let mut by_rating: Vec<usize> = (0..n).collect();
-    by_rating.sort_by(|&a, &b| {
-        ratings[a]
-            .partial_cmp(&ratings[b])
+    let sizes_of: Vec<u32> = tickets.iter().map(|t| t.size()).collect();
+    // A lone player without constraints is compatible with any ticket that has none either
+    // and is not them: the common case, decided without touching the tickets.
+    let plain: Vec<Option<UserId>> = tickets.iter().map(|t| plain_player(t)).collect();
+    let mut by_wait: Vec<(bool, i64, u128, usize)> = tickets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (!t.front, t.created_at_ms, t.id.as_u128(), i))
+        .collect();
+    by_wait.sort_unstable(); // = `wait_order`: keys are unique (the id)
+    let mut by_rating_keyed: Vec<(f64, u128, usize)> = tickets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (ratings[i], t.id.as_u128(), i))
+        .collect();
+    by_rating_keyed.sort_unstable_by(|a, b| {
+        a.0.partial_cmp(&b.0)
             .unwrap_or(Ordering::Equal)
-            .then(tickets[a].id.cmp(&tickets[b].id))
+            .then(a.1.cmp(&b.1))
     });
+    let by_rating: Vec<usize> = by_rating_keyed.iter().map(|k| k.2).collect();
+    drop(by_rating_keyed);
     let mut pos = vec![0usize; n];
     for (p, &i) in by_rating.iter().enumerate() {
         pos[i] = p;
@@ -308,21 +334,28 @@ pub fn pass(
     let mut out = Vec::new();
     let max = mode.max_players;
     let team_cap = mode.team_size;
+    let compatible_at = |a: usize, c: usize| match (plain[a], plain[c]) {
+        (Some(x), Some(y)) => x != y,
+        _ => compatible(tickets[a], tickets[c]).is_ok(),
+    };
+    // Reused across anchors.
+    let (mut fresh, mut stale) = (Vec::<usize>::new(), Vec::<usize>::new());
+    let (mut chosen, mut sizes) = (Vec::<usize>::new(), Vec::<u32>::new());
 
-    for &a in &by_wait {
+    for &(_, _, _, a) in &by_wait {
         if taken[a] {
             continue;
         }
         let anchor = tickets[a];
         let ra = ratings[a];
         let wa = windows[a];
-        let needed = max.saturating_sub(anchor.size());
+        let needed = max.saturating_sub(sizes_of[a]);
         let waited_out = now_ms - anchor.created_at_ms >= mode.widening.max_wait_secs as i64 * 1000;
         // Walk outward, nearest rating first.
         let mut right = free.at_or_after(pos[a] + 1);
         let mut left = free.at_or_before(pos[a].checked_sub(1));
-        let mut fresh: Vec<usize> = Vec::new();
-        let mut stale: Vec<usize> = Vec::new();
+        fresh.clear();
+        stale.clear();
         let mut fresh_players = 0u32;
         let mut scanned = 0;
         while scanned < SCAN_LIMIT && fresh_players < needed + team_cap {
@@ -344,7 +377,7 @@ pub fn pass(
             }
             scanned += 1;
             let c = by_rating[p];
-            if !within(diff, windows[c]) || compatible(anchor, tickets[c]).is_err() {
+            if !within(diff, windows[c]) || !compatible_at(a, c) {
                 continue;
             }
             let recent = anchor
@@ -354,33 +387,30 @@ pub fn pass(
                 stale.push(c);
             } else {
                 fresh.push(c);
-                fresh_players += tickets[c].size();
+                fresh_players += sizes_of[c];
             }
         }
         // Fill: fresh first, then recent opponents, each whole and fitting the teams.
-        let mut chosen = vec![a];
-        let mut sizes = vec![anchor.size()];
-        let mut players = anchor.size();
+        chosen.clear();
+        chosen.push(a);
+        sizes.clear();
+        sizes.push(sizes_of[a]);
+        let mut players = sizes_of[a];
         for &c in fresh.iter().chain(stale.iter()) {
             if players >= max {
                 break;
             }
-            let t = tickets[c];
-            if players + t.size() > max
-                || chosen
-                    .iter()
-                    .skip(1)
-                    .any(|&x| compatible(tickets[x], t).is_err())
-            {
+            let size = sizes_of[c];
+            if players + size > max || chosen.iter().skip(1).any(|&x| !compatible_at(x, c)) {
                 continue;
             }
-            sizes.push(t.size());
+            sizes.push(size);
             if !fits(&sizes, mode.team_count, mode.team_size) {
                 sizes.pop();
                 continue;
             }
             chosen.push(c);
-            players += t.size();
+            players += size;
         }
         let full = players >= max;
         if !(full || (waited_out && players >= mode.min_players && chosen.len() > 1)) {

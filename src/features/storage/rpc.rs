@@ -154,7 +154,7 @@ pub struct AckReply {
 
 pub async fn write(ctx: RpcContext, req: WriteRequest) -> Result<AckReply, RpcError> {
     let (game, step) = plan_write(&ctx, req)?;
-    let mut done = vault::commit(&game, &step).await?;
+    let mut done = vault::commit(&game, step).await?;
     let ack = done
         .acks
         .pop()
@@ -183,7 +183,7 @@ pub struct BatchWriteRequest {
 /// `batch_write_storage`: several objects in one transaction, all or none.
 pub async fn batch_write(ctx: RpcContext, req: BatchWriteRequest) -> Result<AcksReply, RpcError> {
     let (game, step) = plan_writes(&ctx, &req.game_id, req.user_id, req.objects)?;
-    vault::commit(&game, &step).await
+    vault::commit(&game, step).await
 }
 
 /// `batch_write_storage` as a batch step.
@@ -377,7 +377,7 @@ fn plan_delete(ctx: &RpcContext, req: DeleteRequest) -> Result<(GameStore, Delet
 
 pub async fn delete(ctx: RpcContext, req: DeleteRequest) -> Result<DeleteReply, RpcError> {
     let (game, step) = plan_delete(&ctx, req)?;
-    vault::commit(&game, &step).await
+    vault::commit(&game, step).await
 }
 
 /// `cloud_save_delete` as a batch step.

@@ -116,7 +116,7 @@ pub async fn update(ctx: RpcContext, req: UpdateRequest) -> Result<UpdateReply, 
         req.reason
     );
     let (game, step) = plan_update(&ctx, req)?;
-    let reply = vault::commit(&game, &step).await?;
+    let reply = vault::commit(&game, step).await?;
     // An admin's hand on a player's wallet is audited (a studio server's is in the ledger).
     if matches!(ctx.caller, crate::rpc::Caller::Admin(_)) && !reply.replayed {
         crate::features::moderation::audit::record(

@@ -7,6 +7,8 @@
 //! with state of its own (a daily streak, mission progress) passes its trees as extras,
 //! reachable at [`EXTRA`], `EXTRA + 1`, …
 
+mod combine;
+
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 
@@ -102,13 +104,15 @@ impl<S: Step> AnyStep for S {
     }
 }
 
-/// Applies one step in its own transaction and makes it durable: how an RPC that is a step
-/// runs when it is not in a batch.
-pub async fn commit<S: Step>(game: &GameStore, step: &S) -> Result<S::Done, RpcError> {
-    let vault = Vault::open(game)?;
-    let done = vault.transaction(&[], |tx| step.apply(tx))?;
-    game.durable().await?;
-    Ok(done)
+/// Applies one step and makes it durable: how an RPC that is a step runs when it is not in
+/// an atomic batch. Concurrent callers' steps on one game share a transaction and a flush
+/// (see [`combine`]); each is answered with its own result, as if it had run alone.
+pub async fn commit<S>(game: &GameStore, step: S) -> Result<S::Done, RpcError>
+where
+    S: Step + 'static,
+    S::Done: Send + 'static,
+{
+    combine::commit(game, step).await
 }
 
 /// Turns a feature's error into a transaction abort that carries it.
