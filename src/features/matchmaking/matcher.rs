@@ -279,15 +279,17 @@ pub fn wait_order(a: &Ticket, b: &Ticket) -> Ordering {
         .then(a.id.cmp(&b.id))
 }
 
-/// The player of a ticket that holds one player and no constraints.
-fn plain_player(t: &Ticket) -> Option<UserId> {
-    let c = &t.constraints;
+/// The player of a ticket that holds one.
+fn solo_player(t: &Ticket) -> Option<UserId> {
     match t.players.as_slice() {
-        [one] if c.equal.is_empty() && c.ranges.is_empty() && c.avoid.is_empty() => {
-            Some(one.user_id)
-        }
+        [one] => Some(one.user_id),
         _ => None,
     }
+}
+
+fn no_constraints(t: &Ticket) -> bool {
+    let c = &t.constraints;
+    c.equal.is_empty() && c.ranges.is_empty() && c.avoid.is_empty()
 }
 
 /// One pass over one queue's searching tickets. `met(a, b)` tells whether two players met
@@ -304,9 +306,15 @@ pub fn pass(
     let ratings: Vec<f64> = tickets.iter().map(|t| t.rating()).collect();
     let windows: Vec<Option<f64>> = tickets.iter().map(|t| window(mode, t, now_ms)).collect();
     let sizes_of: Vec<u32> = tickets.iter().map(|t| t.size()).collect();
+    // A ticket's player when it holds one: recent meetings are looked up from here.
+    let solo: Vec<Option<UserId>> = tickets.iter().map(|t| solo_player(t)).collect();
     // A lone player without constraints is compatible with any ticket that has none either
     // and is not them: the common case, decided without touching the tickets.
-    let plain: Vec<Option<UserId>> = tickets.iter().map(|t| plain_player(t)).collect();
+    let plain: Vec<Option<UserId>> = tickets
+        .iter()
+        .zip(&solo)
+        .map(|(t, s)| s.filter(|_| no_constraints(t)))
+        .collect();
     let mut by_wait: Vec<(bool, i64, u128, usize)> = tickets
         .iter()
         .enumerate()
@@ -380,9 +388,12 @@ pub fn pass(
             if !within(diff, windows[c]) || !compatible_at(a, c) {
                 continue;
             }
-            let recent = anchor
-                .user_ids()
-                .any(|u| tickets[c].user_ids().any(|v| met(u, v)));
+            let recent = match (solo[a], solo[c]) {
+                (Some(u), Some(v)) => met(u, v),
+                _ => anchor
+                    .user_ids()
+                    .any(|u| tickets[c].user_ids().any(|v| met(u, v))),
+            };
             if recent {
                 stale.push(c);
             } else {

@@ -32,6 +32,9 @@ type Done = Box<dyn Any + Send>;
 type Apply = Box<dyn Fn(&Txn) -> Result<Done, Abort<RpcError>> + Send>;
 
 struct Job {
+    /// The caller's handle on the game: the committer holds none of its own between
+    /// rounds, so a dropped store is not kept open by its committer.
+    game: GameStore,
     apply: Apply,
     reply: oneshot::Sender<Result<Done, RpcError>>,
 }
@@ -44,10 +47,9 @@ pub(super) struct Combiner {
 impl Combiner {
     fn start(game: &GameStore) -> Combiner {
         let (tx, rx) = mpsc::channel::<Job>();
-        let game = game.clone();
         std::thread::Builder::new()
             .name(format!("outpost-commit-{}", game.id()))
-            .spawn(move || serve(game, rx))
+            .spawn(move || serve(rx))
             .expect("spawn a committer thread");
         Combiner {
             queue: std::sync::Mutex::new(tx),
@@ -69,7 +71,11 @@ where
         .queue
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .send(Job { apply, reply })
+        .send(Job {
+            game: game.clone(),
+            apply,
+            reply,
+        })
         .map_err(|_| RpcError::Internal("the game's committer has stopped".into()))?;
     let done = answer
         .await
@@ -79,9 +85,10 @@ where
         .unwrap_or_else(|_| unreachable!("a job answers with its own step's result")))
 }
 
-fn serve(game: GameStore, rx: mpsc::Receiver<Job>) {
-    let mut vault: Option<Vault> = None;
+/// Serves rounds until the store that holds the queue's sender is dropped.
+fn serve(rx: mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
+        let game = first.game.clone();
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -89,19 +96,16 @@ fn serve(game: GameStore, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let v = match &vault {
-            Some(v) => v,
-            None => match Vault::open(&game) {
-                Ok(v) => vault.insert(v),
-                Err(e) => {
-                    answer_all(jobs, &e);
-                    continue;
-                }
-            },
+        let vault = match Vault::open(&game) {
+            Ok(v) => v,
+            Err(e) => {
+                answer_all(jobs, &e);
+                continue;
+            }
         };
         // A step that panics loses its round's answers (their callers see the committer's
         // error), not the committer.
-        let round = std::panic::AssertUnwindSafe(|| run_round(&game, v, jobs));
+        let round = std::panic::AssertUnwindSafe(|| run_round(&game, &vault, jobs));
         if std::panic::catch_unwind(round).is_err() {
             tracing::error!(game = %game.id(), "a write step panicked; its round was not answered");
         }
@@ -275,5 +279,27 @@ mod tests {
         }
         // Every credit landed; every accepted debit took one away.
         assert_eq!(400 - (ok - 400), total);
+
+        // The committer keeps no handle on the store between rounds: once the store is
+        // dropped, the database can be opened again in this process (sled locks it).
+        drop((vault, game, store, rt));
+        let started = std::time::Instant::now();
+        let reopened = loop {
+            match Store::open(dir.path(), 0) {
+                Ok(s) => break s,
+                Err(e) if started.elapsed() > std::time::Duration::from_secs(5) => {
+                    panic!("the store stays open after it was dropped: {e}")
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        };
+        let game = reopened.game(g.id).unwrap();
+        let v: i64 = Vault::open(&game)
+            .unwrap()
+            .tree(0)
+            .get(Key::new().str("counter").u64(0))
+            .unwrap()
+            .unwrap_or(0);
+        assert!(v >= 0);
     }
 }
