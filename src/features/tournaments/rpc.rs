@@ -75,6 +75,9 @@ pub struct StageRequest {
     rounds: Option<u32>,
     #[serde(default)]
     advance: Option<u32>,
+    /// A leaderboard first stage followed by brackets: how long its window lasts (`2h`).
+    #[serde(default)]
+    duration: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -197,6 +200,9 @@ pub fn view(t: &Tournament) -> TournamentView {
                 if let Some(a) = s.advance {
                     v["advance"] = a.into();
                 }
+                if let Some(d) = s.duration {
+                    v["duration"] = d.into();
+                }
                 v
             })
             .collect(),
@@ -256,11 +262,18 @@ pub fn definition(req: CreateRequest, now: i64) -> Result<Tournament, RpcError> 
                 ));
             }
             list.into_iter()
-                .map(|s| Stage {
-                    format: stage_format(s.format, s.third_place, s.rounds),
-                    advance: s.advance,
+                .enumerate()
+                .map(|(i, s)| -> Result<Stage, RpcError> {
+                    Ok(Stage {
+                        format: stage_format(s.format, s.third_place, s.rounds),
+                        advance: s.advance,
+                        duration: match &s.duration {
+                            Some(d) => Some(duration(&format!("stages[{i}].duration"), d)?),
+                            None => None,
+                        },
+                    })
                 })
-                .collect()
+                .collect::<Result<Vec<_>, _>>()?
         }
         (f, None) => vec![Stage {
             format: stage_format(
@@ -269,6 +282,7 @@ pub fn definition(req: CreateRequest, now: i64) -> Result<Tournament, RpcError> 
                 req.rounds,
             ),
             advance: None,
+            duration: None,
         }],
     };
     rules::check_stages(&stages)?;
@@ -351,6 +365,13 @@ pub fn definition(req: CreateRequest, now: i64) -> Result<Tournament, RpcError> 
     if ends_at <= now {
         return Err(RpcError::invalid("end_time must be in the future"));
     }
+    if let Some(d) = stages[0].duration {
+        if starts_at + d >= ends_at {
+            return Err(RpcError::invalid(
+                "stages[0].duration must end before end_time: the brackets need time to play",
+            ));
+        }
+    }
     if serde_json::to_vec(&req.metadata)
         .map(|v| v.len())
         .unwrap_or(0)
@@ -383,6 +404,7 @@ pub fn definition(req: CreateRequest, now: i64) -> Result<Tournament, RpcError> 
         players: 0,
         stage: 0,
         results: Vec::new(),
+        qualifying: Vec::new(),
         ended_by: None,
         ended_at: None,
         next_instance: None,
@@ -616,7 +638,7 @@ pub struct LeaderboardRequest {
 pub async fn get_leaderboard(ctx: RpcContext, req: LeaderboardRequest) -> Result<Value, RpcError> {
     let game = ctx.game(&req.game_id)?;
     let t = get(&game, req.tournament_id)?;
-    if t.is_leaderboard() {
+    if t.ranked_by_board() {
         let me = ctx.self_id();
         if req.around_me && me.is_none() {
             return Err(RpcError::invalid(
@@ -671,8 +693,8 @@ fn standings_now(game: &GameStore, t: &Tournament) -> Result<Vec<Placement>, Rpc
     }
     let mut out = Vec::new();
     for s in (0..=t.stage).rev() {
-        if let Some(b) = bracket(game, t.id, s)? {
-            out = lifecycle::merge(out, &rules::provisional(&b));
+        if let Some(rows) = lifecycle::stage_standings(game, t, s)? {
+            out = lifecycle::merge(out, &rows);
         }
     }
     Ok(out)
@@ -804,19 +826,20 @@ pub fn bracket_json(b: &Bracket, names: &BTreeMap<UserId, String>) -> Value {
 pub async fn get_bracket(ctx: RpcContext, req: BracketRequest) -> Result<Value, RpcError> {
     let game = ctx.game(&req.game_id)?;
     let t = get(&game, req.tournament_id)?;
-    if t.is_leaderboard() {
-        return Err(TournamentError::NotNow(format!(
-            "tournament {} is a score window and has no bracket (tournament_get_leaderboard)",
-            t.id
-        ))
-        .into());
-    }
     let stage = req.stage.unwrap_or(t.stage);
     if stage >= t.stages.len() {
         return Err(RpcError::invalid(format!(
             "stage must be below {}, not {stage}",
             t.stages.len()
         )));
+    }
+    if t.stages[stage].format == StageFormat::Leaderboard {
+        return Err(TournamentError::NotNow(format!(
+            "stage {stage} of tournament {} is a score window and has no bracket \
+             (tournament_get_leaderboard)",
+            t.id
+        ))
+        .into());
     }
     let Some(b) = bracket(&game, t.id, stage)? else {
         return Err(TournamentError::NotNow(format!(
