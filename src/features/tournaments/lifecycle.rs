@@ -126,6 +126,7 @@ async fn start(app: &App, game: &GameStore, t: &Tournament) -> Result<(), Tourna
         create_next(game, t.id)?;
     }
     game.durable().await?;
+    super::rooms::open_ready(app, game, t.id).await?;
     Ok(())
 }
 
@@ -361,6 +362,7 @@ async fn qualify(app: &App, game: &GameStore, t: &Tournament) -> Result<(), Tour
         Ok::<_, Abort<TournamentError>>(())
     })?;
     game.durable().await?;
+    super::rooms::open_ready(app, game, id).await?;
     Ok(())
 }
 

@@ -134,6 +134,9 @@ pub struct Tournament {
     pub recurrence: Option<Recurrence>,
     #[serde(default)]
     pub metadata: Map<String, Value>,
+    /// Bracket matches played as QUIC rooms of this mode, when set.
+    #[serde(default)]
+    pub rooms: Option<super::rooms::RoomPlan>,
     pub state: State,
     /// Entrants now.
     pub players: u32,

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::formats::{Bracket, BracketFormat, Match, MatchStatus, Placement, Report, SeedBy, Slot};
 use super::lifecycle::{self, Joined};
 use super::model::{Operator, Prize, Recurrence, SortOrder, Stage, StageFormat, State, Tournament};
+use super::rooms::{self, RoomPlan};
 use super::{board_id, bracket, entries, entry, get, rules, TournamentError, BY_USER, TOURNAMENTS};
 use crate::app::App;
 use crate::auth::UserId;
@@ -138,6 +139,9 @@ pub struct CreateRequest {
     recurrence: Option<Recurrence>,
     #[serde(default)]
     metadata: Map<String, Value>,
+    /// Bracket matches as QUIC rooms: `{mode, params?}`.
+    #[serde(default)]
+    rooms: Option<RoomPlan>,
 }
 
 /// A tournament as clients see it.
@@ -171,6 +175,8 @@ pub struct TournamentView {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     results: Vec<Placement>,
     metadata: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rooms: Option<RoomPlan>,
 }
 
 pub fn view(t: &Tournament) -> TournamentView {
@@ -225,6 +231,7 @@ pub fn view(t: &Tournament) -> TournamentView {
         ended_by: t.ended_by.clone(),
         results: t.results.clone(),
         metadata: t.metadata.clone(),
+        rooms: t.rooms.clone(),
     }
 }
 
@@ -379,6 +386,26 @@ pub fn definition(req: CreateRequest, now: i64) -> Result<Tournament, RpcError> 
     {
         return Err(RpcError::invalid("metadata must be at most 16 KiB of JSON"));
     }
+    if let Some(plan) = &req.rooms {
+        check_name("rooms.mode", &plan.mode)?;
+        if !stages
+            .iter()
+            .any(|s| matches!(s.format, StageFormat::Bracket(_)))
+        {
+            return Err(RpcError::invalid(
+                "rooms: only bracket stages have matches to play in rooms",
+            ));
+        }
+        if serde_json::to_vec(&plan.params)
+            .map(|v| v.len())
+            .unwrap_or(0)
+            > 4 * 1024
+        {
+            return Err(RpcError::invalid(
+                "rooms.params must be at most 4 KiB of JSON",
+            ));
+        }
+    }
     Ok(Tournament {
         id: Uuid::new_v4(),
         title: req.title,
@@ -396,6 +423,7 @@ pub fn definition(req: CreateRequest, now: i64) -> Result<Tournament, RpcError> 
         ends_at,
         recurrence: req.recurrence,
         metadata: req.metadata,
+        rooms: req.rooms,
         state: if now >= registration_at {
             State::Registration
         } else {
@@ -851,6 +879,15 @@ pub async fn get_bracket(ctx: RpcContext, req: BracketRequest) -> Result<Value, 
     };
     let names = names(&game, t.id)?;
     let mut v = bracket_json(&b, &names);
+    if t.rooms.is_some() {
+        let mut live = Map::new();
+        for m in &b.matches {
+            if let Some(r) = rooms::room_of(&game, t.id, stage, m.id)? {
+                live.insert(m.id.to_string(), r.into());
+            }
+        }
+        v["rooms"] = Value::Object(live);
+    }
     v["tournament_id"] = json!(t.id);
     v["stage"] = json!(stage);
     v["stages"] = json!(t.stages.len());
@@ -1003,6 +1040,10 @@ pub async fn report_match(ctx: RpcContext, req: ReportRequest) -> Result<Value, 
     };
     let (m, t) =
         lifecycle::report(&game, req.tournament_id, req.stage, req.match_id, &report).await?;
+    // The matches this result made ready get their rooms.
+    if let Err(e) = rooms::open_ready(&ctx.app, &game, t.id).await {
+        tracing::warn!(error = %e, tournament_id = %t.id, "bracket rooms not opened");
+    }
     let names = names(&game, t.id)?;
     let seeds: BTreeMap<UserId, (usize, String)> = match bracket(&game, t.id, t.stage)? {
         Some(b) => b
