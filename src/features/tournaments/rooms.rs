@@ -3,14 +3,15 @@
 //! players: both are invited (so `room_join` hands each a ticket) and told by a
 //! notification. When that live match ends, its result reports itself into the bracket
 //! through [`match_finished`], which `matches::finish` (the one fan-out of match results)
-//! calls. A match a room could not settle (a draw in elimination, nobody came) is still
-//! reported by a server with `tournament_report_match`.
+//! calls; a draw in elimination is replayed in a new room. A match a room could not settle
+//! (a player never came) is still reported by a server with `tournament_report_match`, as
+//! is one whose room was lost to a restart (rooms are opened when the bracket changes).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::formats::{MatchStatus, Outcome, Report};
+use super::formats::{BracketError, MatchStatus, Outcome, Report};
 use super::model::State;
 use super::{bracket, get, lifecycle, TournamentError};
 use crate::app::App;
@@ -166,11 +167,12 @@ pub async fn open_ready(
     Ok(opened)
 }
 
-/// A live match ended: when it plays a bracket match, its winner is reported there (the
-/// player on the winning team; scores are the teams'), then the rooms of the
-/// matches that became ready are opened. A draw, or a result without exactly the two
-/// players on different sides, is left for a server to report. Reporting again after a
-/// crash is refused by the bracket as already decided, which changes nothing.
+/// A live match ended: when it plays a bracket match, its result is reported there (the
+/// player on the winning team wins; the scores are the teams'), then the rooms of the
+/// matches that became ready are opened. A draw both players played is reported as a draw
+/// (round robin, Swiss), or replayed in a new room (elimination has no draws). A match
+/// without a winner that a player missed is left for a server to report. Reporting again
+/// after a crash is refused by the bracket as already decided, which changes nothing.
 pub async fn match_finished(
     app: &App,
     game: &GameStore,
@@ -183,16 +185,25 @@ pub async fn match_finished(
         return Ok(());
     };
     let [a, b] = link.players;
-    let winner = match (result.won(a), result.won(b)) {
-        (true, false) => a,
-        (false, true) => b,
+    let both_played = [a, b]
+        .iter()
+        .all(|p| result.players.iter().any(|r| r.user_id == *p));
+    let outcome = match (result.won(a), result.won(b)) {
+        (true, false) => Outcome::Win {
+            winner: a,
+            loser: b,
+        },
+        (false, true) => Outcome::Win {
+            winner: b,
+            loser: a,
+        },
+        (false, false) if result.winner.is_none() && both_played => Outcome::Draw { a, b },
         _ => {
             tracing::info!(match_id = %result.match_id, tournament_id = %link.tournament_id,
-                "tournament room ended without a winner: left for tournament_report_match");
+                "tournament room ended without both players: left for tournament_report_match");
             return Ok(());
         }
     };
-    let loser = if winner == a { b } else { a };
     // Each player's team score (the winner's is the highest).
     let scores = result
         .players
@@ -201,7 +212,7 @@ pub async fn match_finished(
         .filter_map(|p| Some((p.user_id, *result.team_scores.get(&p.team)? as i64)))
         .collect();
     let report = Report {
-        result: Outcome::Win { winner, loser },
+        result: outcome,
         scores,
     };
     match lifecycle::report(
@@ -214,6 +225,11 @@ pub async fn match_finished(
     .await
     {
         Ok(_) => {}
+        // Elimination has no draws: the two play again in a new room.
+        Err(TournamentError::Bracket(BracketError::DrawNotAllowed(_))) => {
+            game.tree(ROOMS)?
+                .remove(room_key(link.tournament_id, link.stage, link.match_id))?;
+        }
         // Decided meanwhile (a server reported it, or this ran before a crash).
         Err(TournamentError::Bracket(e)) => {
             tracing::info!(error = %e, match_id = %result.match_id, "tournament room result not applied");
