@@ -1,7 +1,7 @@
 // Drives a running Outpost with the official Nakama JavaScript SDK (2.8.0), unchanged.
 // Env: OUTPOST_PORT, OUTPOST_SERVER_KEY, OUTPOST_HTTP_KEY, GAME_ID; NODE_EXTRA_CA_CERTS points
 // at the server's certificate; OUTPOST_BIN and OUTPOST_WORKDIR let it promote an admin
-// through the CLI (leaderboards are created by admins). Exits non-zero on the first failed check.
+// through the CLI (leaderboards and tournaments are created by admins). Exits non-zero on the first failed check.
 import { execFileSync } from "node:child_process";
 import { Client, Session } from "@heroiclabs/nakama-js";
 
@@ -125,6 +125,74 @@ await check("leaderboards: write, list, around owner, delete", async () => {
   assert(after.rank_count === 1 && after.records[0].owner_id === rival.user_id, JSON.stringify(after));
   assert((await status(client.listLeaderboardRecords(session, "no-such-board"))) === 404, "unknown board is 404");
   assert((await status(client.listLeaderboardRecords(session, board, undefined, 5000))) === 400, "limit over 1000 is 400");
+});
+
+await check("tournaments: list, join, write a record, list records, around owner", async () => {
+  // An admin (promoted through the running server's admin socket) creates a score window
+  // that starts now; a player finds it, joins, writes a record and lists the records.
+  const admin = await client.authenticateDevice(`${device}-t-admin`, true, undefined, { game_id: game });
+  execFileSync(process.env.OUTPOST_BIN, ["--data-dir", "data", "user", "promote", admin.user_id], {
+    cwd: process.env.OUTPOST_WORKDIR,
+  });
+  const now = Math.floor(Date.now() / 1000);
+  const created = await client.rpc(admin, "tournament_create", {
+    title: "JS Cup", category: 7, start_time: now, duration: "1h", max_players: 50,
+    metadata: { sdk: "nakama-js" },
+  });
+  const id = created.payload.tournament.tournament_id;
+  const player = await client.authenticateDevice(`${device}-t-player`, true, undefined, { game_id: game });
+  const rival = await client.authenticateDevice(`${device}-t-rival`, true, undefined, { game_id: game });
+
+  const list = await client.listTournaments(player, 7, 7);
+  const t = list.tournaments.find((x) => x.id === id);
+  assert(t, JSON.stringify(list));
+  assert(t.title === "JS Cup" && t.category === 7 && t.sort_order === 1, JSON.stringify(t));
+  assert(t.max_size === 50 && t.size === 0 && t.can_enter === true, JSON.stringify(t));
+  assert(t.metadata.sdk === "nakama-js", "metadata parsed by the SDK");
+  assert(t.duration === 3600 && typeof t.start_time === "string", JSON.stringify(t));
+  const all = await client.listTournaments(player);
+  assert(all.tournaments.some((x) => x.id === id), "listed without filters");
+  const other = await client.listTournaments(player, 8, 20);
+  assert(!other.tournaments.some((x) => x.id === id), "category filter");
+  assert((await status(client.listTournaments(player, 0, 200))) === 400, "category_end over 127 is 400");
+
+  assert((await client.joinTournament(player, id)) === true, "joined");
+  assert((await client.joinTournament(rival, id)) === true, "rival joined");
+  const joined = await client.listTournaments(player, 7, 7);
+  assert(joined.tournaments.find((x) => x.id === id).size === 2, "size counts the joins");
+
+  let record;
+  for (let i = 0; i < 50 && !record; i++) {
+    try {
+      record = await client.writeTournamentRecord(player, id, { score: 77, subscore: 3, metadata: { lap: 1 } });
+    } catch (e) {
+      if (!(e instanceof Response) || e.status !== 400) throw e;
+      await new Promise((r) => setTimeout(r, 100)); // the start job runs within a second
+    }
+  }
+  assert(record, "the tournament became active");
+  assert(record.score === 77 && record.subscore === 3 && record.num_score === 1, JSON.stringify(record));
+  assert(record.rank === 1 && record.owner_id === player.user_id, JSON.stringify(record));
+  assert(record.leaderboard_id === id && record.metadata.lap === 1, JSON.stringify(record));
+  const rivals = await client.writeTournamentRecord(rival, id, { score: 90 });
+  assert(rivals.rank === 1, JSON.stringify(rivals));
+
+  const records = await client.listTournamentRecords(player, id, [player.user_id], 10);
+  assert(records.records.length === 2, JSON.stringify(records));
+  assert(records.records[0].owner_id === rival.user_id && records.records[0].score === 90, JSON.stringify(records));
+  assert(records.records[1].rank === 2 && records.records[1].metadata.lap === 1, JSON.stringify(records));
+  assert(records.owner_records.length === 1 && records.owner_records[0].owner_id === player.user_id, "owner record");
+  const page = await client.listTournamentRecords(player, id, undefined, 1);
+  assert(page.records.length === 1 && page.next_cursor, "a page of one with a cursor");
+  const next = await client.listTournamentRecords(player, id, undefined, 1, page.next_cursor);
+  assert(next.records[0].owner_id === player.user_id && next.prev_cursor, JSON.stringify(next));
+
+  const around = await client.listTournamentRecordsAroundOwner(rival, id, player.user_id, 1);
+  assert(around.records.length === 1 && around.records[0].owner_id === player.user_id, JSON.stringify(around));
+  assert(around.records[0].rank === 2, JSON.stringify(around));
+  const unknown = "00000000-0000-4000-8000-000000000000";
+  assert((await status(client.listTournamentRecords(player, unknown))) === 404, "unknown tournament is 404");
+  assert((await status(client.joinTournament(player, unknown))) === 404, "join unknown is 404");
 });
 
 await check("sessionRefresh gives a new working session", async () => {

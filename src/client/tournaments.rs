@@ -33,9 +33,32 @@ impl Client {
         )
     }
 
-    /// `PUT /v2/tournament/{id}` with a record write (`score`, `subscore` as strings, …).
+    /// `PUT /v2/tournament/{id}` (as the JS SDK writes) with a `TournamentRecordWrite`
+    /// (`{"score": "10", "subscore": "0", "metadata": "{}"}`).
     pub async fn write_tournament_record(
         &self,
+        s: &Session,
+        id: &str,
+        record: &Value,
+    ) -> Result<Value, ApiError> {
+        self.send_tournament_record(Method::PUT, s, id, record)
+            .await
+    }
+
+    /// `POST /v2/tournament/{id}`: the same write, by Nakama's other binding.
+    pub async fn post_tournament_record(
+        &self,
+        s: &Session,
+        id: &str,
+        record: &Value,
+    ) -> Result<Value, ApiError> {
+        self.send_tournament_record(Method::POST, s, id, record)
+            .await
+    }
+
+    async fn send_tournament_record(
+        &self,
+        method: Method,
         s: &Session,
         id: &str,
         record: &Value,
@@ -43,7 +66,7 @@ impl Client {
         let path = format!("/v2/tournament/{id}");
         into_result(
             self.request(
-                Method::PUT,
+                method,
                 &path,
                 Credentials::Bearer(&s.token),
                 Some(record.to_string().into_bytes()),

@@ -32,13 +32,13 @@ fn segment(raw: &str) -> String {
 }
 
 /// A query value by its snake_case or camelCase name.
-fn query<'a>(req: &'a Req, snake: &str, camel: &str) -> Option<&'a str> {
+pub(super) fn query<'a>(req: &'a Req, snake: &str, camel: &str) -> Option<&'a str> {
     req.query(snake)
         .or_else(|| req.query(camel))
         .filter(|v| !v.is_empty())
 }
 
-fn int_query(req: &Req, snake: &str, camel: &str) -> Result<Option<i64>, RpcError> {
+pub(super) fn int_query(req: &Req, snake: &str, camel: &str) -> Result<Option<i64>, RpcError> {
     query(req, snake, camel)
         .map(|t| {
             t.parse::<i64>()
@@ -47,20 +47,33 @@ fn int_query(req: &Req, snake: &str, camel: &str) -> Result<Option<i64>, RpcErro
         .transpose()
 }
 
-fn limit(req: &Req) -> Result<Option<u32>, RpcError> {
+/// `limit` from the query, 1 to `max` (`None` when absent).
+pub(super) fn limit(req: &Req, max: u32) -> Result<Option<u32>, RpcError> {
     match int_query(req, "limit", "limit")? {
         None => Ok(None),
-        Some(n) if (1..=leaderboards::MAX_LIMIT as i64).contains(&n) => Ok(Some(n as u32)),
+        Some(n) if (1..=max as i64).contains(&n) => Ok(Some(n as u32)),
         Some(n) => Err(RpcError::invalid(format!(
-            "limit must be between 1 and {}, not {n}",
-            leaderboards::MAX_LIMIT
+            "limit must be between 1 and {max}, not {n}"
         ))),
     }
 }
 
-fn owner_id(field: &str, text: &str) -> Result<Uuid, RpcError> {
+pub(super) fn owner_id(field: &str, text: &str) -> Result<Uuid, RpcError> {
     Uuid::parse_str(text)
         .map_err(|_| RpcError::invalid(format!("{field} `{text}` is not a user id")))
+}
+
+/// Every `owner_ids` (or `ownerIds`) of the query: repeated, or comma-separated.
+pub(super) fn owner_ids(req: &Req) -> Result<Vec<Uuid>, RpcError> {
+    let mut owner_ids = Vec::new();
+    for (k, v) in &req.query {
+        if k == "owner_ids" || k == "ownerIds" {
+            for part in v.split(',').filter(|p| !p.is_empty()) {
+                owner_ids.push(owner_id("owner_ids", part)?);
+            }
+        }
+    }
+    Ok(owner_ids)
 }
 
 /// A record as Nakama's `LeaderboardRecord`.
@@ -105,19 +118,11 @@ pub async fn list(id: String, req: Req) -> Response {
     let app = req.app.clone();
     let result = async {
         let (s, game) = open(&req)?;
-        let mut owner_ids = Vec::new();
-        for (k, v) in &req.query {
-            if k == "owner_ids" || k == "ownerIds" {
-                for part in v.split(',').filter(|p| !p.is_empty()) {
-                    owner_ids.push(owner_id("owner_ids", part)?);
-                }
-            }
-        }
         let q = Query {
-            limit: limit(&req)?,
+            limit: limit(&req, leaderboards::MAX_LIMIT)?,
+            owner_ids: owner_ids(&req)?,
             cursor: query(&req, "cursor", "cursor").map(str::to_string),
             around: None,
-            owner_ids,
             expiry: int_query(&req, "expiry", "expiry")?,
             viewer: Some(s.user_id),
         };
@@ -135,7 +140,7 @@ pub async fn around(id: String, owner: String, req: Req) -> Response {
         let (s, game) = open(&req)?;
         let owner = owner_id("owner_id", &owner)?;
         let q = Query {
-            limit: Some(limit(&req)?.unwrap_or(10)),
+            limit: Some(limit(&req, leaderboards::MAX_LIMIT)?.unwrap_or(10)),
             cursor: query(&req, "cursor", "cursor").map(str::to_string),
             around: Some(owner),
             owner_ids: Vec::new(),
@@ -197,7 +202,8 @@ fn operator(body: &Map<String, Value>) -> Result<Option<Operator>, RpcError> {
     })
 }
 
-fn submission(body: Value) -> Result<Submission, RpcError> {
+/// A Nakama `LeaderboardRecordWrite` (also a tournament's `TournamentRecordWrite`).
+pub(super) fn submission(body: Value) -> Result<Submission, RpcError> {
     let Value::Object(m) = body else {
         return Err(RpcError::invalid(format!(
             "the request body must be a JSON object, not {}",

@@ -1,5 +1,6 @@
-//! HTTPS: Nakama-compatible REST (authentication, sessions, accounts, RPC gateway), plus
-//! `/healthcheck` and `/metrics` (or `/metrics` on its own listener, `http.metrics_listen`).
+//! HTTPS: Nakama-compatible REST (authentication, sessions, accounts, RPC gateway, storage,
+//! leaderboards, tournaments), plus `/healthcheck` and `/metrics` (or `/metrics` on its own
+//! listener, `http.metrics_listen`).
 //! Served by hyper-util over rustls (see [`serve`]).
 
 mod account;
@@ -11,6 +12,7 @@ pub mod request;
 mod rpc;
 pub mod serve;
 mod storage;
+mod tournament;
 
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
@@ -94,6 +96,42 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(r(Gate::AsRpc("get_leaderboard"), "leaderboard_around"))
         .then(leaderboard::around);
+    let tournament_list = warp::path!("v2" / "tournament")
+        .and(warp::get())
+        .and(r(Gate::AsRpc("tournament_list_active"), "tournament_list"))
+        .then(tournament::list);
+    let tournament_join = warp::path!("v2" / "tournament" / String / "join")
+        .and(warp::post())
+        .and(r(Gate::AsRpc("tournament_join"), "tournament_join"))
+        .then(tournament::join);
+    let tournament_put = warp::path!("v2" / "tournament" / String)
+        .and(warp::put())
+        .and(r(
+            Gate::AsRpc("tournament_submit_score"),
+            "tournament_write",
+        ))
+        .then(tournament::write);
+    let tournament_post = warp::path!("v2" / "tournament" / String)
+        .and(warp::post())
+        .and(r(
+            Gate::AsRpc("tournament_submit_score"),
+            "tournament_write",
+        ))
+        .then(tournament::write);
+    let tournament_records = warp::path!("v2" / "tournament" / String)
+        .and(warp::get())
+        .and(r(
+            Gate::AsRpc("tournament_get_leaderboard"),
+            "tournament_records",
+        ))
+        .then(tournament::list_records);
+    let tournament_around = warp::path!("v2" / "tournament" / String / "owner" / String)
+        .and(warp::get())
+        .and(r(
+            Gate::AsRpc("tournament_get_leaderboard"),
+            "tournament_records_around_owner",
+        ))
+        .then(tournament::around_owner);
     let healthcheck = warp::path!("healthcheck")
         .and(warp::get())
         .and(r(Gate::Public, "healthcheck"))
@@ -145,6 +183,12 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
             leaderboard_write.boxed(),
             leaderboard_delete.boxed(),
             leaderboard_around.boxed(),
+            tournament_list.boxed(),
+            tournament_join.boxed(),
+            tournament_put.boxed(),
+            tournament_post.boxed(),
+            tournament_records.boxed(),
+            tournament_around.boxed(),
             healthcheck.boxed(),
             metrics.boxed(),
         ],

@@ -72,7 +72,8 @@ pub enum Gate {
     /// `/v2/rpc/{id}`: the caller (session or http key) admitted as the registry admits
     /// that RPC: its caller class and its rate-limit class.
     Rpc,
-    /// A Nakama storage route, admitted as the storage RPC it stands for.
+    /// A Nakama REST route (storage, leaderboards, tournaments), admitted as the RPC it
+    /// stands for.
     AsRpc(&'static str),
     /// No user (`/healthcheck`, `/metrics`): limited per client address.
     Public,

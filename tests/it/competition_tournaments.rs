@@ -1,5 +1,6 @@
 //! Tournaments through the real server: fees and refunds, brackets played to a champion,
-//! contradictory reports refused, stages, prizes paid once across a kill -9, Nakama REST.
+//! contradictory reports refused, stages (a score window's best into a bracket), prizes
+//! paid once across a kill -9.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use crate::common::TestServer;
 
 const DEV: &[(&str, &str)] = &[("OUTPOST_SERVER_DEV_MODE", "true")];
 
-async fn dev_server() -> TestServer {
+pub(crate) async fn dev_server() -> TestServer {
     TestServer::start_with(&["arena"], DEV).await
 }
 
@@ -30,7 +31,7 @@ async fn wallet(p: &Player, game: &str) -> Value {
     p.rpc("wallet_get", json!({"game_id": game})).await.unwrap()["wallet"].clone()
 }
 
-async fn advance(admin: &Player, game: &str, by: &str) {
+pub(crate) async fn advance(admin: &Player, game: &str, by: &str) {
     admin
         .rpc("dev_clock_advance", json!({"game_id": game, "by": by}))
         .await
@@ -38,7 +39,7 @@ async fn advance(admin: &Player, game: &str, by: &str) {
 }
 
 /// The tournament as clients see it.
-async fn tournament(p: &Player, game: &str, id: &str) -> Value {
+pub(crate) async fn tournament(p: &Player, game: &str, id: &str) -> Value {
     p.rpc(
         "tournament_get_leaderboard",
         json!({"game_id": game, "tournament_id": id}),
@@ -50,7 +51,7 @@ async fn tournament(p: &Player, game: &str, id: &str) -> Value {
 
 /// Waits (briefly: the scheduler runs about once a second) until the tournament's state is
 /// `want`.
-async fn wait_state(p: &Player, game: &str, id: &str, want: &str) -> Value {
+pub(crate) async fn wait_state(p: &Player, game: &str, id: &str, want: &str) -> Value {
     for _ in 0..100 {
         let t = tournament(p, game, id).await;
         if t["state"] == want {
@@ -64,7 +65,7 @@ async fn wait_state(p: &Player, game: &str, id: &str, want: &str) -> Value {
     );
 }
 
-async fn create(admin: &Player, game: &str, extra: Value) -> String {
+pub(crate) async fn create(admin: &Player, game: &str, extra: Value) -> String {
     let mut body =
         json!({"game_id": game, "title": "Friday Cup", "starts_in": "1h", "duration": "1d"});
     for (k, v) in extra.as_object().unwrap() {
@@ -219,7 +220,7 @@ async fn entry_fee_is_taken_with_the_join_and_refunded_on_leave() {
 
 /// Plays every ready match of the current stage with `pick` choosing the winner, until the
 /// tournament ends; returns how many matches were reported.
-async fn play_out(server: &TestServer, p: &Player, game: &str, id: &str) -> usize {
+pub(crate) async fn play_out(server: &TestServer, p: &Player, game: &str, id: &str) -> usize {
     for played in 0..200 {
         let t = tournament(p, game, id).await;
         if t["state"] != "active" {
@@ -504,6 +505,156 @@ async fn swiss_then_top_four_into_single_elimination() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn leaderboard_window_then_top_four_into_single_elimination() {
+    let mut server = dev_server().await;
+    let game = server.game("arena");
+    let admin = server.admin().await;
+    let id = create(
+        &admin,
+        &game,
+        json!({"stages": [{"format": "leaderboard", "duration": "2h"},
+                          {"format": "single_elimination", "advance": 4}],
+               "prizes": [{"rank": 1, "reward": {"currencies": {"coins": 100}}}]}),
+    )
+    .await;
+    // A window whose best are too few for a bracket ends on its ranks.
+    let lone = create(
+        &admin,
+        &game,
+        json!({"stages": [{"format": "leaderboard", "duration": "2h"},
+                          {"format": "single_elimination", "advance": 4}]}),
+    )
+    .await;
+    let join = |p: &Player, t: &str| {
+        let (p, t, game) = (p.clone(), t.to_string(), game.clone());
+        async move {
+            p.rpc(
+                "tournament_join",
+                json!({"game_id": game, "tournament_id": t}),
+            )
+            .await
+        }
+    };
+    let submit = |p: &Player, t: &str, score: i64| {
+        let (p, t, game) = (p.clone(), t.to_string(), game.clone());
+        async move {
+            p.rpc(
+                "tournament_submit_score",
+                json!({"game_id": game, "tournament_id": t, "score": score}),
+            )
+            .await
+        }
+    };
+    let mut players = Vec::new();
+    for _ in 0..6 {
+        let p = server.new_player().await;
+        join(&p, &id).await.unwrap();
+        players.push(p);
+    }
+    join(&players[0], &lone).await.unwrap();
+    join(&players[1], &lone).await.unwrap();
+    advance(&admin, &game, "1h").await;
+    wait_state(&players[0], &game, &id, "active").await;
+    wait_state(&players[0], &game, &lone, "active").await;
+    // Scores 10, 20, …, 60: the last player is the best.
+    for (i, p) in players.iter().enumerate() {
+        submit(p, &id, 10 * (i as i64 + 1)).await.unwrap();
+    }
+    submit(&players[0], &lone, 5).await.unwrap();
+    // A latecomer joins while the window runs, and never scores.
+    let late = server.new_player().await;
+    join(&late, &id).await.unwrap();
+    let e = players[0]
+        .rpc(
+            "tournament_get_bracket",
+            json!({"game_id": game, "tournament_id": id}),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("score window"), "{}", e.message);
+    let board = players[0]
+        .rpc(
+            "tournament_get_leaderboard",
+            json!({"game_id": game, "tournament_id": id}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(board["records"][0]["owner_id"], json!(players[5].user_id()));
+
+    // The window closes: the best four go on, seeded by rank.
+    advance(&admin, &game, "2h").await;
+    let mut t = tournament(&admin, &game, &id).await;
+    for _ in 0..100 {
+        if t["stage"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        t = tournament(&admin, &game, &id).await;
+    }
+    assert_eq!(t["stage"], 1, "{t}");
+    assert_eq!(t["state"], "active");
+    let b = players[0]
+        .rpc(
+            "tournament_get_bracket",
+            json!({"game_id": game, "tournament_id": id}),
+        )
+        .await
+        .unwrap();
+    let seeds: Vec<Value> = b["players"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["user_id"].clone())
+        .collect();
+    let best: Vec<Value> = players[2..]
+        .iter()
+        .rev()
+        .map(|p| json!(p.user_id()))
+        .collect();
+    assert_eq!(seeds, best, "seed 1 is the best score");
+    let e = submit(&players[5], &id, 1000).await.unwrap_err();
+    assert_eq!(e.status, 400);
+    assert!(e.message.contains("bracket"), "{}", e.message);
+    let e = join(&server.new_player().await, &id).await.unwrap_err();
+    assert_eq!(e.status, 400);
+    let standings = players[0]
+        .rpc(
+            "tournament_get_leaderboard",
+            json!({"game_id": game, "tournament_id": id}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(standings["standings"].as_array().unwrap().len(), 6);
+    let l = wait_state(&admin, &game, &lone, "rewards_distributed").await;
+    assert_eq!(l["ended_by"], "schedule");
+    assert_eq!(l["results"][0]["user_id"], json!(players[0].user_id()));
+    assert_eq!(l["results"].as_array().unwrap().len(), 1);
+
+    // The bracket is played (the better seed wins): the best score is the champion, and
+    // the two who did not go on keep their window ranks.
+    assert_eq!(play_out(&server, &players[0], &game, &id).await, 3);
+    let t = wait_state(&players[0], &game, &id, "rewards_distributed").await;
+    let results: Vec<Value> = t["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["user_id"].clone())
+        .collect();
+    assert_eq!(results.len(), 6, "every ranked player placed: {t}");
+    assert_eq!(results[0], json!(players[5].user_id()));
+    assert_eq!(
+        results[4..].to_vec(),
+        vec![json!(players[1].user_id()), json!(players[0].user_id())]
+    );
+    assert_eq!(t["results"][4]["place"], 5);
+    assert_eq!(
+        wallet(&players[5], &game).await,
+        json!({"coins": 100}),
+        "the champion's prize"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn prizes_are_paid_once_across_a_kill_and_restart() {
     let mut server = dev_server().await;
     let game = server.game("arena");
@@ -645,7 +796,18 @@ async fn bad_input_names_the_field_and_changes_nothing() {
         (
             json!({"game_id": game, "title": "x", "starts_in": "1h", "duration": "1d",
                 "stages": [{"format": "leaderboard"}, {"format": "single_elimination", "advance": 4}]}),
-            "stages[0].format",
+            "stages[0].duration",
+        ),
+        (
+            json!({"game_id": game, "title": "x", "starts_in": "1h", "duration": "1d",
+                "stages": [{"format": "swiss"}, {"format": "leaderboard", "advance": 4}]}),
+            "stages[1].format",
+        ),
+        (
+            json!({"game_id": game, "title": "x", "starts_in": "1h", "duration": "1d",
+                "stages": [{"format": "leaderboard", "duration": "2d"},
+                           {"format": "single_elimination", "advance": 4}]}),
+            "stages[0].duration",
         ),
         (
             json!({"game_id": game, "title": "x", "start_time": "yesterday", "duration": "1d"}),

@@ -4,6 +4,8 @@ mod common;
 
 mod competition_leaderboards;
 mod competition_leagues;
+mod competition_tournament_rest;
+mod competition_tournament_rooms;
 mod competition_tournaments;
 mod console_actions;
 mod core_auth;

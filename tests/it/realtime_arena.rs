@@ -10,10 +10,10 @@ use crate::common::TestServer;
 
 const WAIT: Duration = Duration::from_secs(15);
 /// The `outpost` map: red spawns at (48, 135), blue at (432, 135).
-const RED_SPAWN: (f32, f32) = (48.0, 135.0);
+pub(crate) const RED_SPAWN: (f32, f32) = (48.0, 135.0);
 const BLUE_SPAWN: (f32, f32) = (432.0, 135.0);
 
-fn input(x: f32, y: f32, aim: f32, fire: bool) -> Vec<u8> {
+pub(crate) fn input(x: f32, y: f32, aim: f32, fire: bool) -> Vec<u8> {
     ArenaInput {
         timestamp_ms: outpost::time::now_ms(),
         x,
@@ -25,7 +25,7 @@ fn input(x: f32, y: f32, aim: f32, fire: bool) -> Vec<u8> {
 }
 
 /// Sends one arena input stamped now.
-fn send(c: &QuicClient, handle: u32, seq: u32, x: f32, y: f32, aim: f32, fire: bool) {
+pub(crate) fn send(c: &QuicClient, handle: u32, seq: u32, x: f32, y: f32, aim: f32, fire: bool) {
     c.send_input(handle, seq, arena_op::INPUT, &input(x, y, aim, fire))
         .expect("input sent");
 }

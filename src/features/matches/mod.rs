@@ -137,7 +137,8 @@ fn history_key(user: UserId, ended_at: i64, match_id: &str) -> Key {
 }
 
 /// Where a finished match goes, in order: the result and each player's profile stats (one
-/// transaction, durable), the matchmaking ratings of a match the matchmaker found, then per
+/// transaction, durable), the bracket of a tournament match played as a room, the
+/// matchmaking ratings of a match the matchmaker found, then per
 /// player the achievements that follow those stats and
 /// season XP (with event multipliers). Every step counts a match once, so recording the
 /// same result again re-runs the chain harmlessly (finishing one a crash cut short).
@@ -148,6 +149,11 @@ pub async fn finish(
 ) -> Result<(), RpcError> {
     record_result(game, result)?;
     game.durable().await?;
+    // A tournament's bracket match played as a room reports its winner to the bracket.
+    if let Err(e) = crate::features::tournaments::rooms::match_finished(app, game, result).await {
+        tracing::warn!(error = %e, match_id = %result.match_id,
+            "match result stored; tournament bracket not updated");
+    }
     if !result.stats_counted {
         // Too few distinct players for stats (win farming with an alt): no rating or XP either.
         return Ok(());

@@ -52,6 +52,7 @@ pub async fn advance(app: &App, game: &GameStore, id: Uuid) -> Result<State, Tou
                 })?;
             }
             Step::Start => start(app, game, &t).await?,
+            Step::Qualify => qualify(app, game, &t).await?,
             Step::End => {
                 end(app, game, id, "schedule").await?;
             }
@@ -63,7 +64,12 @@ pub async fn advance(app: &App, game: &GameStore, id: Uuid) -> Result<State, Tou
 
 /// Schedules every moment a tournament's state may change.
 pub fn schedule_steps(game: &GameStore, t: &Tournament) -> Result<(), StoreError> {
-    for at in [t.registration_at, t.starts_at, t.ends_at] {
+    for at in [
+        t.registration_at,
+        t.starts_at,
+        t.window_ends_at(),
+        t.ends_at,
+    ] {
         schedule::at(game, at, ADVANCE_JOB, &t.id.to_string())?;
     }
     Ok(())
@@ -120,6 +126,7 @@ async fn start(app: &App, game: &GameStore, t: &Tournament) -> Result<(), Tourna
         create_next(game, t.id)?;
     }
     game.durable().await?;
+    super::rooms::open_ready(app, game, t.id).await?;
     Ok(())
 }
 
@@ -206,6 +213,7 @@ pub fn create_next(game: &GameStore, id: Uuid) -> Result<Option<Tournament>, Tou
         players: 0,
         stage: 0,
         results: Vec::new(),
+        qualifying: Vec::new(),
         ended_by: None,
         ended_at: None,
         next_instance: None,
@@ -234,48 +242,128 @@ pub fn create_next(game: &GameStore, id: Uuid) -> Result<Option<Tournament>, Tou
     Ok(Some(next))
 }
 
-/// Final standings of a tournament being ended now: the leaderboard's ranks, or the
-/// bracket stages' standings (the running stage's provisional ones when it is not decided),
-/// later stages first.
+/// The ranks of a leaderboard stage's board as placements: the best `want` (at least 100,
+/// at most 1000), owners hidden or banned left out.
+async fn board_placements(
+    app: &App,
+    game: &GameStore,
+    t: &Tournament,
+    want: u32,
+) -> Result<Vec<Placement>, TournamentError> {
+    let want = want.clamp(100, leaderboards::MAX_LIMIT);
+    let listing = match leaderboards::top(app, game, &board_id(t.id), want, None).await {
+        Ok(l) => l,
+        Err(LeaderboardError::NotFound(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(listing
+        .records
+        .into_iter()
+        .map(|s| Placement {
+            user_id: s.owner_id,
+            place: s.rank as u32,
+            wins: 0,
+            losses: 0,
+            draws: 0,
+            points: s.score,
+            buchholz: None,
+        })
+        .collect())
+}
+
+/// The most places a tournament pays.
+fn paid_places(t: &Tournament) -> u32 {
+    t.prizes.iter().map(|p| p.to).max().unwrap_or(0)
+}
+
+/// A finished stage's standings, or a running bracket stage's as they stand: a bracket's
+/// (provisional) standings, a leaderboard first stage's kept ranks once its window closed.
+/// `None` for a stage not started, or a score window still running.
+pub fn stage_standings(
+    game: &GameStore,
+    t: &Tournament,
+    stage: usize,
+) -> Result<Option<Vec<Placement>>, StoreError> {
+    match t.stages.get(stage).map(|s| &s.format) {
+        Some(StageFormat::Leaderboard) if stage < t.stage => Ok(Some(t.qualifying.clone())),
+        Some(StageFormat::Bracket(_)) => {
+            Ok(super::bracket(game, t.id, stage)?.map(|b| rules::provisional(&b)))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Final standings of a tournament being ended now: the stages' standings, later stages
+/// first (the running stage's provisional ones when it is not decided; a running score
+/// window's live ranks).
 async fn results_now(
     app: &App,
     game: &GameStore,
     t: &Tournament,
 ) -> Result<Vec<Placement>, TournamentError> {
-    if t.is_leaderboard() {
-        let want = t
-            .prizes
-            .iter()
-            .map(|p| p.to)
-            .max()
-            .unwrap_or(0)
-            .clamp(100, leaderboards::MAX_LIMIT);
-        let listing = match leaderboards::top(app, game, &board_id(t.id), want, None).await {
-            Ok(l) => l,
-            Err(LeaderboardError::NotFound(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(e.into()),
-        };
-        return Ok(listing
-            .records
-            .into_iter()
-            .map(|s| Placement {
-                user_id: s.owner_id,
-                place: s.rank as u32,
-                wins: 0,
-                losses: 0,
-                draws: 0,
-                points: s.score,
-                buchholz: None,
-            })
-            .collect());
-    }
     let mut results = Vec::new();
     for stage in (0..=t.stage).rev() {
-        if let Some(b) = super::bracket(game, t.id, stage)? {
-            results = merge(results, &rules::provisional(&b));
-        }
+        let rows = match stage_standings(game, t, stage)? {
+            Some(rows) => rows,
+            None if t.ranked_by_board() => board_placements(app, game, t, paid_places(t)).await?,
+            None => continue,
+        };
+        results = merge(results, &rows);
     }
     Ok(results)
+}
+
+/// A leaderboard first stage's window closed: its ranks are kept, and the best `advance`
+/// of the next stage go on into its bracket, seeded by rank. Fewer than two ranked players
+/// end the tournament on the window's ranks.
+async fn qualify(app: &App, game: &GameStore, t: &Tournament) -> Result<(), TournamentError> {
+    let Some(next) = t.stages.get(1) else {
+        return Ok(());
+    };
+    let advance = next.advance.unwrap_or(u32::MAX);
+    let ranks = board_placements(app, game, t, paid_places(t).max(advance)).await?;
+    let seeds: Vec<UserId> = ranks
+        .iter()
+        .take(advance as usize)
+        .map(|p| p.user_id)
+        .collect();
+    let plan = match &next.format {
+        StageFormat::Bracket(format) if seeds.len() >= 2 => Some(format.rules().start(&seeds)?),
+        _ => None,
+    };
+    let id = t.id;
+    let now = game.now();
+    // An ending here is paid by the job, stored durable with the change.
+    if plan.is_none() {
+        schedule::at(game, now, ADVANCE_JOB, &id.to_string())?;
+    }
+    let trees = [game.tree(TOURNAMENTS)?, game.tree(BRACKETS)?];
+    Tree::transaction(&[&trees[0], &trees[1]], |tx| {
+        let mut t: Tournament = tx
+            .get(0, tournament_key(id))?
+            .ok_or(fail(TournamentError::NotFound(id)))?;
+        if t.state != State::Active || t.stage != 0 {
+            return Ok(());
+        }
+        t.qualifying = ranks.clone();
+        match &plan {
+            Some(b) => {
+                tx.insert(1, bracket_key(id, 1), b)?;
+                t.stage = 1;
+            }
+            None => {
+                t.state = State::Ended;
+                t.results = ranks.clone();
+                t.ended_by = Some("schedule".into());
+                t.ended_at = Some(now);
+            }
+        }
+        tx.insert(0, tournament_key(id), &t)?;
+        Ok::<_, Abort<TournamentError>>(())
+    })?;
+    game.durable().await?;
+    super::rooms::open_ready(app, game, id).await?;
+    Ok(())
 }
 
 /// `later` (a later stage's standings) followed by the rows of `earlier` for players not
@@ -442,8 +530,7 @@ pub async fn join(
                 wallet: Amounts::new(),
             });
         }
-        let open = t.open_for_joining(now) && (t.is_leaderboard() || now < t.starts_at);
-        if !open {
+        if !t.joinable(now) {
             return Err(fail(TournamentError::NotNow(format!(
                 "tournament {id} is {} and not open for joining",
                 t.state.as_str()
@@ -546,14 +633,14 @@ pub async fn submit_score(
     submission: leaderboards::Submission,
 ) -> Result<leaderboards::Standing, TournamentError> {
     let t = get(game, id)?;
-    if !t.is_leaderboard() {
+    if !t.is_leaderboard() || t.stage > 0 {
         return Err(TournamentError::NotNow(format!(
             "tournament {id} is played as a bracket: results come from tournament_report_match"
         )));
     }
-    if t.state != State::Active || game.now() >= t.ends_at {
+    if !t.in_score_window(game.now()) {
         return Err(TournamentError::NotNow(format!(
-            "tournament {id} is {}: scores are taken only while it is active",
+            "tournament {id} is {}: scores are taken only while its score window is open",
             t.state.as_str()
         )));
     }
@@ -587,8 +674,8 @@ pub async fn report(
     let t0 = get(game, id)?;
     let mut earlier = Vec::new();
     for s in (0..t0.stage).rev() {
-        if let Some(b) = super::bracket(game, id, s)? {
-            earlier.push(rules::provisional(&b));
+        if let Some(rows) = stage_standings(game, &t0, s)? {
+            earlier.push(rows);
         }
     }
     let trees = [game.tree(TOURNAMENTS)?, game.tree(BRACKETS)?];

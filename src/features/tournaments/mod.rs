@@ -8,11 +8,15 @@
 //! through `rewards::grant` with a key per tournament, and each winner is notified.
 //! Recurring tournaments (daily, weekly, monthly) create their next instance as they start.
 //!
+//! With `rooms`, each bracket match that becomes ready is opened as a private QUIC room for
+//! its two players and its result reports itself ([`rooms`]).
+//!
 //! The bracket formats are pure ([`formats`]); this module stores, schedules and pays.
 
 pub mod formats;
 pub(crate) mod lifecycle;
 pub mod model;
+pub mod rooms;
 pub(crate) mod rpc;
 pub mod rules;
 

@@ -64,6 +64,10 @@ pub struct Stage {
     pub format: StageFormat,
     #[serde(default)]
     pub advance: Option<u32>,
+    /// A leaderboard first stage followed by bracket stages: how long its score window
+    /// lasts from the start, in seconds (the brackets take the rest of the tournament).
+    #[serde(default)]
+    pub duration: Option<i64>,
 }
 
 /// A prize for the places `from..=to`.
@@ -130,6 +134,9 @@ pub struct Tournament {
     pub recurrence: Option<Recurrence>,
     #[serde(default)]
     pub metadata: Map<String, Value>,
+    /// Bracket matches played as QUIC rooms of this mode, when set.
+    #[serde(default)]
+    pub rooms: Option<super::rooms::RoomPlan>,
     pub state: State,
     /// Entrants now.
     pub players: u32,
@@ -139,6 +146,10 @@ pub struct Tournament {
     /// Final standings, once ended.
     #[serde(default)]
     pub results: Vec<Placement>,
+    /// A leaderboard first stage's final ranks, kept when its window closed and the best
+    /// went on into the next stage.
+    #[serde(default)]
+    pub qualifying: Vec<Placement>,
     /// Why it ended: `schedule`, `bracket`, `admin`, or `cancelled` (fewer than two
     /// players for a bracket; fees refunded).
     #[serde(default)]
@@ -177,14 +188,61 @@ impl Tournament {
             .map(|p| &p.reward)
     }
 
+    /// A leaderboard first stage whose best players go on into bracket stages.
+    pub fn qualifies_into_bracket(&self) -> bool {
+        self.is_leaderboard() && self.stages.len() > 1
+    }
+
+    /// When the score window of a leaderboard first stage closes: after its own duration
+    /// when bracket stages follow, else at the tournament's end.
+    pub fn window_ends_at(&self) -> i64 {
+        match self.stages.first() {
+            Some(Stage {
+                format: StageFormat::Leaderboard,
+                duration: Some(d),
+                ..
+            }) if self.stages.len() > 1 => (self.starts_at + d).min(self.ends_at),
+            _ => self.ends_at,
+        }
+    }
+
+    /// Whether scores are taken now: the score window is the stage being played.
+    pub fn in_score_window(&self, now: i64) -> bool {
+        self.is_leaderboard()
+            && self.stage == 0
+            && self.state == State::Active
+            && now < self.window_ends_at()
+    }
+
+    /// Whether the standings are the leaderboard's live ranks (a score window alone, or a
+    /// first-stage window still running).
+    pub fn ranked_by_board(&self) -> bool {
+        self.is_leaderboard()
+            && self.stage == 0
+            && (self.stages.len() == 1 || self.state < State::Ended)
+    }
+
     /// Whether players may join now.
     pub fn open_for_joining(&self, now: i64) -> bool {
         match self.state {
             State::Registration => true,
             // A score window can be entered while it runs.
-            State::Active => self.is_leaderboard() && now < self.ends_at,
+            State::Active => {
+                self.is_leaderboard() && self.stage == 0 && now < self.window_ends_at()
+            }
             _ => false,
         }
+    }
+
+    /// Whether joins are taken now, full or not: open for joining, a bracket only before
+    /// its start.
+    pub fn joinable(&self, now: i64) -> bool {
+        self.open_for_joining(now) && (self.is_leaderboard() || now < self.starts_at)
+    }
+
+    /// Whether a player may join now: joinable and not full.
+    pub fn accepts_joins(&self, now: i64) -> bool {
+        self.joinable(now) && self.players < self.max_players
     }
 }
 

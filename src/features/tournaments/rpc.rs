@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::formats::{Bracket, BracketFormat, Match, MatchStatus, Placement, Report, SeedBy, Slot};
 use super::lifecycle::{self, Joined};
 use super::model::{Operator, Prize, Recurrence, SortOrder, Stage, StageFormat, State, Tournament};
+use super::rooms::{self, RoomPlan};
 use super::{board_id, bracket, entries, entry, get, rules, TournamentError, BY_USER, TOURNAMENTS};
 use crate::app::App;
 use crate::auth::UserId;
@@ -75,6 +76,9 @@ pub struct StageRequest {
     rounds: Option<u32>,
     #[serde(default)]
     advance: Option<u32>,
+    /// A leaderboard first stage followed by brackets: how long its window lasts (`2h`).
+    #[serde(default)]
+    duration: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -135,6 +139,9 @@ pub struct CreateRequest {
     recurrence: Option<Recurrence>,
     #[serde(default)]
     metadata: Map<String, Value>,
+    /// Bracket matches as QUIC rooms: `{mode, params?}`.
+    #[serde(default)]
+    rooms: Option<RoomPlan>,
 }
 
 /// A tournament as clients see it.
@@ -168,6 +175,8 @@ pub struct TournamentView {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     results: Vec<Placement>,
     metadata: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rooms: Option<RoomPlan>,
 }
 
 pub fn view(t: &Tournament) -> TournamentView {
@@ -197,6 +206,9 @@ pub fn view(t: &Tournament) -> TournamentView {
                 if let Some(a) = s.advance {
                     v["advance"] = a.into();
                 }
+                if let Some(d) = s.duration {
+                    v["duration"] = d.into();
+                }
                 v
             })
             .collect(),
@@ -219,6 +231,7 @@ pub fn view(t: &Tournament) -> TournamentView {
         ended_by: t.ended_by.clone(),
         results: t.results.clone(),
         metadata: t.metadata.clone(),
+        rooms: t.rooms.clone(),
     }
 }
 
@@ -256,11 +269,18 @@ pub fn definition(req: CreateRequest, now: i64) -> Result<Tournament, RpcError> 
                 ));
             }
             list.into_iter()
-                .map(|s| Stage {
-                    format: stage_format(s.format, s.third_place, s.rounds),
-                    advance: s.advance,
+                .enumerate()
+                .map(|(i, s)| -> Result<Stage, RpcError> {
+                    Ok(Stage {
+                        format: stage_format(s.format, s.third_place, s.rounds),
+                        advance: s.advance,
+                        duration: match &s.duration {
+                            Some(d) => Some(duration(&format!("stages[{i}].duration"), d)?),
+                            None => None,
+                        },
+                    })
                 })
-                .collect()
+                .collect::<Result<Vec<_>, _>>()?
         }
         (f, None) => vec![Stage {
             format: stage_format(
@@ -269,6 +289,7 @@ pub fn definition(req: CreateRequest, now: i64) -> Result<Tournament, RpcError> 
                 req.rounds,
             ),
             advance: None,
+            duration: None,
         }],
     };
     rules::check_stages(&stages)?;
@@ -351,12 +372,39 @@ pub fn definition(req: CreateRequest, now: i64) -> Result<Tournament, RpcError> 
     if ends_at <= now {
         return Err(RpcError::invalid("end_time must be in the future"));
     }
+    if let Some(d) = stages[0].duration {
+        if starts_at + d >= ends_at {
+            return Err(RpcError::invalid(
+                "stages[0].duration must end before end_time: the brackets need time to play",
+            ));
+        }
+    }
     if serde_json::to_vec(&req.metadata)
         .map(|v| v.len())
         .unwrap_or(0)
         > 16 * 1024
     {
         return Err(RpcError::invalid("metadata must be at most 16 KiB of JSON"));
+    }
+    if let Some(plan) = &req.rooms {
+        check_name("rooms.mode", &plan.mode)?;
+        if !stages
+            .iter()
+            .any(|s| matches!(s.format, StageFormat::Bracket(_)))
+        {
+            return Err(RpcError::invalid(
+                "rooms: only bracket stages have matches to play in rooms",
+            ));
+        }
+        if serde_json::to_vec(&plan.params)
+            .map(|v| v.len())
+            .unwrap_or(0)
+            > 4 * 1024
+        {
+            return Err(RpcError::invalid(
+                "rooms.params must be at most 4 KiB of JSON",
+            ));
+        }
     }
     Ok(Tournament {
         id: Uuid::new_v4(),
@@ -375,6 +423,7 @@ pub fn definition(req: CreateRequest, now: i64) -> Result<Tournament, RpcError> 
         ends_at,
         recurrence: req.recurrence,
         metadata: req.metadata,
+        rooms: req.rooms,
         state: if now >= registration_at {
             State::Registration
         } else {
@@ -383,6 +432,7 @@ pub fn definition(req: CreateRequest, now: i64) -> Result<Tournament, RpcError> 
         players: 0,
         stage: 0,
         results: Vec::new(),
+        qualifying: Vec::new(),
         ended_by: None,
         ended_at: None,
         next_instance: None,
@@ -616,7 +666,7 @@ pub struct LeaderboardRequest {
 pub async fn get_leaderboard(ctx: RpcContext, req: LeaderboardRequest) -> Result<Value, RpcError> {
     let game = ctx.game(&req.game_id)?;
     let t = get(&game, req.tournament_id)?;
-    if t.is_leaderboard() {
+    if t.ranked_by_board() {
         let me = ctx.self_id();
         if req.around_me && me.is_none() {
             return Err(RpcError::invalid(
@@ -671,8 +721,8 @@ fn standings_now(game: &GameStore, t: &Tournament) -> Result<Vec<Placement>, Rpc
     }
     let mut out = Vec::new();
     for s in (0..=t.stage).rev() {
-        if let Some(b) = bracket(game, t.id, s)? {
-            out = lifecycle::merge(out, &rules::provisional(&b));
+        if let Some(rows) = lifecycle::stage_standings(game, t, s)? {
+            out = lifecycle::merge(out, &rows);
         }
     }
     Ok(out)
@@ -804,19 +854,20 @@ pub fn bracket_json(b: &Bracket, names: &BTreeMap<UserId, String>) -> Value {
 pub async fn get_bracket(ctx: RpcContext, req: BracketRequest) -> Result<Value, RpcError> {
     let game = ctx.game(&req.game_id)?;
     let t = get(&game, req.tournament_id)?;
-    if t.is_leaderboard() {
-        return Err(TournamentError::NotNow(format!(
-            "tournament {} is a score window and has no bracket (tournament_get_leaderboard)",
-            t.id
-        ))
-        .into());
-    }
     let stage = req.stage.unwrap_or(t.stage);
     if stage >= t.stages.len() {
         return Err(RpcError::invalid(format!(
             "stage must be below {}, not {stage}",
             t.stages.len()
         )));
+    }
+    if t.stages[stage].format == StageFormat::Leaderboard {
+        return Err(TournamentError::NotNow(format!(
+            "stage {stage} of tournament {} is a score window and has no bracket \
+             (tournament_get_leaderboard)",
+            t.id
+        ))
+        .into());
     }
     let Some(b) = bracket(&game, t.id, stage)? else {
         return Err(TournamentError::NotNow(format!(
@@ -828,6 +879,15 @@ pub async fn get_bracket(ctx: RpcContext, req: BracketRequest) -> Result<Value, 
     };
     let names = names(&game, t.id)?;
     let mut v = bracket_json(&b, &names);
+    if t.rooms.is_some() {
+        let mut live = Map::new();
+        for m in &b.matches {
+            if let Some(r) = rooms::room_of(&game, t.id, stage, m.id)? {
+                live.insert(m.id.to_string(), r.into());
+            }
+        }
+        v["rooms"] = Value::Object(live);
+    }
     v["tournament_id"] = json!(t.id);
     v["stage"] = json!(stage);
     v["stages"] = json!(t.stages.len());
@@ -980,6 +1040,10 @@ pub async fn report_match(ctx: RpcContext, req: ReportRequest) -> Result<Value, 
     };
     let (m, t) =
         lifecycle::report(&game, req.tournament_id, req.stage, req.match_id, &report).await?;
+    // The matches this result made ready get their rooms.
+    if let Err(e) = rooms::open_ready(&ctx.app, &game, t.id).await {
+        tracing::warn!(error = %e, tournament_id = %t.id, "bracket rooms not opened");
+    }
     let names = names(&game, t.id)?;
     let seeds: BTreeMap<UserId, (usize, String)> = match bracket(&game, t.id, t.stage)? {
         Some(b) => b

@@ -15,6 +15,8 @@ use crate::rpc::RpcError;
 pub enum Step {
     OpenRegistration,
     Start,
+    /// A leaderboard first stage's window closed: its best go on into the bracket.
+    Qualify,
     /// The window closed.
     End,
     Pay,
@@ -24,6 +26,11 @@ pub fn due(t: &Tournament, now: i64) -> Option<Step> {
     match t.state {
         State::Upcoming if now >= t.registration_at => Some(Step::OpenRegistration),
         State::Registration if now >= t.starts_at => Some(Step::Start),
+        State::Active
+            if t.qualifies_into_bracket() && t.stage == 0 && now >= t.window_ends_at() =>
+        {
+            Some(Step::Qualify)
+        }
         State::Active if now >= t.ends_at => Some(Step::End),
         State::Ended => Some(Step::Pay),
         _ => None,
@@ -64,8 +71,9 @@ pub const MAX_STAGES: usize = 4;
 pub const MAX_PRIZES: usize = 100;
 pub const MAX_CATEGORY: u32 = 127;
 
-/// Checks a definition's stages: one leaderboard stage alone, or bracket stages where each
-/// stage after the first names how many advance into it (at least 2).
+/// Checks a definition's stages: bracket stages, the first of which may instead be a
+/// leaderboard (a score window: alone, or with a `duration` when bracket stages follow);
+/// each stage after the first names how many advance into it (at least 2).
 pub fn check_stages(stages: &[Stage]) -> Result<(), RpcError> {
     if stages.is_empty() {
         return Err(RpcError::invalid("stages must not be empty"));
@@ -76,12 +84,36 @@ pub fn check_stages(stages: &[Stage]) -> Result<(), RpcError> {
         )));
     }
     for (i, s) in stages.iter().enumerate() {
-        match (&s.format, i, s.advance) {
-            (StageFormat::Leaderboard, _, _) if stages.len() > 1 => {
+        match (&s.format, i, s.duration) {
+            (StageFormat::Leaderboard, i, _) if i > 0 => {
                 return Err(RpcError::invalid(format!(
-                    "stages[{i}].format: a leaderboard stage cannot be chained with others"
+                    "stages[{i}].format: only the first stage can be a leaderboard"
                 )))
             }
+            (StageFormat::Leaderboard, 0, None) if stages.len() > 1 => {
+                return Err(RpcError::invalid(
+                    "stages[0].duration is required: how long the score window lasts \
+                     before its best go on",
+                ))
+            }
+            (StageFormat::Leaderboard, 0, Some(_)) if stages.len() == 1 => {
+                return Err(RpcError::invalid(
+                    "stages[0].duration: a leaderboard stage alone lasts the whole tournament",
+                ))
+            }
+            (StageFormat::Bracket(_), _, Some(_)) => {
+                return Err(RpcError::invalid(format!(
+                    "stages[{i}].duration: only a leaderboard first stage has a duration"
+                )))
+            }
+            (_, _, Some(d)) if d <= 0 => {
+                return Err(RpcError::invalid(format!(
+                    "stages[{i}].duration must be positive"
+                )))
+            }
+            _ => {}
+        }
+        match (&s.format, i, s.advance) {
             (_, 0, Some(_)) => {
                 return Err(RpcError::invalid(
                     "stages[0].advance: the first stage takes every entrant",
@@ -195,6 +227,62 @@ mod tests {
         let jan31 = 1_769_860_800;
         assert_eq!(shift(jan31, Recurrence::Monthly, 1), jan31 + 28 * 86_400);
         assert_eq!(shift(100, Recurrence::Weekly, 2), 100 + 14 * 86_400);
+    }
+
+    fn stage(format: StageFormat, advance: Option<u32>, duration: Option<i64>) -> Stage {
+        Stage {
+            format,
+            advance,
+            duration,
+        }
+    }
+
+    #[test]
+    fn a_leaderboard_stage_comes_first_and_lasts_its_duration_before_a_bracket() {
+        let se = StageFormat::Bracket(BracketFormat::SingleElimination { third_place: false });
+        let lb = StageFormat::Leaderboard;
+        let ok = [
+            vec![stage(lb.clone(), None, None)],
+            vec![
+                stage(lb.clone(), None, Some(3600)),
+                stage(se.clone(), Some(4), None),
+            ],
+        ];
+        for stages in ok {
+            assert!(check_stages(&stages).is_ok(), "{stages:?}");
+        }
+        let bad = [
+            (
+                vec![
+                    stage(lb.clone(), None, None),
+                    stage(se.clone(), Some(4), None),
+                ],
+                "stages[0].duration is required",
+            ),
+            (
+                vec![stage(lb.clone(), None, Some(60))],
+                "stages[0].duration: a leaderboard stage alone",
+            ),
+            (
+                vec![
+                    stage(se.clone(), None, None),
+                    stage(lb.clone(), Some(4), None),
+                ],
+                "stages[1].format",
+            ),
+            (
+                vec![stage(se.clone(), None, Some(60))],
+                "stages[0].duration: only",
+            ),
+            (
+                vec![stage(lb.clone(), None, Some(0)), stage(se, Some(4), None)],
+                "stages[0].duration must be positive",
+            ),
+        ];
+        for (stages, want) in bad {
+            let e = check_stages(&stages).unwrap_err().to_string();
+            assert!(e.contains(want), "{e} should say {want}");
+        }
     }
 
     #[test]
