@@ -350,7 +350,7 @@ pub fn pass(
     let (mut fresh, mut stale) = (Vec::<usize>::new(), Vec::<usize>::new());
     let (mut chosen, mut sizes) = (Vec::<usize>::new(), Vec::<u32>::new());
 
-    for &(_, _, _, a) in &by_wait {
+    for &(_, created_at_ms, _, a) in &by_wait {
         if taken[a] {
             continue;
         }
@@ -358,7 +358,7 @@ pub fn pass(
         let ra = ratings[a];
         let wa = windows[a];
         let needed = max.saturating_sub(sizes_of[a]);
-        let waited_out = now_ms - anchor.created_at_ms >= mode.widening.max_wait_secs as i64 * 1000;
+        let waited_out = now_ms - created_at_ms >= mode.widening.max_wait_secs as i64 * 1000;
         // Walk outward, nearest rating first.
         let mut right = free.at_or_after(pos[a] + 1);
         let mut left = free.at_or_before(pos[a].checked_sub(1));
