@@ -155,12 +155,37 @@ pub struct ArenaMatch {
     kick_after: u32,
     max_players: u32,
     params: serde_json::Value,
+    /// Teams the match was made with (`params.matchmaking.teams`: the matchmaker's
+    /// balanced teams, red first): user → team. Players not listed join the smaller team.
+    assigned: HashMap<UserId, usize>,
     started: i64,
     fighters: Vec<Fighter>,
     departed: Vec<PlayerResult>,
     scores: [u32; 2],
     phase: Phase,
     ending: Option<Ending>,
+}
+
+/// The teams in `params.matchmaking.teams`, when present: two lists of user ids (red, blue).
+fn assigned_teams(params: &serde_json::Value) -> Result<HashMap<UserId, usize>, String> {
+    let Some(teams) = params.get("matchmaking").and_then(|m| m.get("teams")) else {
+        return Ok(HashMap::new());
+    };
+    let bad = || "params.matchmaking.teams must be two lists of user ids (red, blue)".to_string();
+    let lists = teams
+        .as_array()
+        .filter(|t| t.len() == TEAMS.len())
+        .ok_or_else(bad)?;
+    let mut out = HashMap::new();
+    for (team, list) in lists.iter().enumerate() {
+        for id in list.as_array().ok_or_else(bad)? {
+            let user: UserId = id.as_str().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+            if out.insert(user, team).is_some() {
+                return Err(format!("params.matchmaking.teams lists {user} twice"));
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn vote_options() -> Vec<String> {
@@ -484,6 +509,7 @@ impl MatchHandler for Arena {
             vote_secs: params.int("vote_secs", 15, 0..=60)? as u32,
             kick_after: params.int("kick_after", 10, 1..=1000)? as u32,
             max_players,
+            assigned: assigned_teams(&params.params)?,
             params: params.params.clone(),
             started: crate::time::now_ms(),
             fighters: Vec::new(),
@@ -511,8 +537,19 @@ impl MatchHandler for Arena {
     }
 
     fn join(&self, s: &mut ArenaMatch, who: &mut Presence, _out: &mut Outbox) {
-        let red = s.fighters.iter().filter(|f| f.team == 0).count();
-        let team = usize::from(red > s.fighters.len() - red);
+        // The seat's team (a backfill's join ticket), else the team the match was made
+        // with, else the smaller team (red on a tie).
+        let team = match who
+            .seat_team
+            .filter(|t| *t < TEAMS.len())
+            .or_else(|| s.assigned.get(&who.user_id).copied())
+        {
+            Some(t) => t,
+            None => {
+                let red = s.fighters.iter().filter(|f| f.team == 0).count();
+                usize::from(red > s.fighters.len() - red)
+            }
+        };
         who.team = Some(TEAMS[team].to_string());
         let (x, y) = s.spawn(team);
         // A player who comes back keeps what they scored.
@@ -670,6 +707,7 @@ mod tests {
             session_id: String::new(),
             slot,
             team: None,
+            seat_team: None,
         };
         a.join_attempt(s, &p).unwrap();
         a.join(s, &mut p, &mut Outbox::default());
@@ -749,6 +787,79 @@ mod tests {
             ]
         );
         assert_eq!((s.fighters[0].x, s.fighters[0].ack), (48.0, 7));
+    }
+
+    fn join_as(
+        a: &Arena,
+        s: &mut ArenaMatch,
+        user: UserId,
+        slot: u8,
+        seat: Option<usize>,
+    ) -> Presence {
+        let mut p = Presence {
+            user_id: user,
+            username: format!("p{slot}"),
+            session_id: String::new(),
+            slot,
+            team: None,
+            seat_team: seat,
+        };
+        a.join_attempt(s, &p).unwrap();
+        a.join(s, &mut p, &mut Outbox::default());
+        p
+    }
+
+    #[test]
+    fn the_matchmakers_teams_are_honoured_and_others_join_the_smaller_team() {
+        let (a1, a2, b1, b2) = (
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+        );
+        let params = serde_json::json!({"matchmaking": {"mode": "duo", "region": "eu",
+            "teams": [[a1.to_string(), a2.to_string()], [b1.to_string(), b2.to_string()]]}});
+        let (a, mut s) = arena(params);
+        // Red's two players join first: alone, the fill rule would send the second to blue.
+        let team = |p: Presence| p.team.unwrap();
+        assert_eq!(team(join_as(&a, &mut s, a1, 0, None)), "red");
+        assert_eq!(team(join_as(&a, &mut s, a2, 1, None)), "red");
+        assert_eq!(team(join_as(&a, &mut s, b2, 2, None)), "blue");
+        // A player the params do not name joins the smaller team; a seat reserved on a team
+        // (a backfill's ticket) goes there.
+        assert_eq!(
+            team(join_as(&a, &mut s, uuid::Uuid::new_v4(), 3, None)),
+            "blue"
+        );
+        assert_eq!(
+            team(join_as(&a, &mut s, uuid::Uuid::new_v4(), 4, Some(1))),
+            "blue"
+        );
+        assert_eq!(s.fighters.iter().filter(|f| f.team == 1).count(), 3);
+
+        // Without teams in the params, the fill rule alone.
+        let (a, mut s) = arena(serde_json::json!({}));
+        assert_eq!(team(join_as(&a, &mut s, a1, 0, None)), "red");
+        assert_eq!(team(join_as(&a, &mut s, a2, 1, None)), "blue");
+
+        // Malformed teams are refused at creation, naming the parameter.
+        for bad in [
+            serde_json::json!({"matchmaking": {"teams": [["x"], []]}}),
+            serde_json::json!({"matchmaking": {"teams": [[a1.to_string()]]}}),
+            serde_json::json!({"matchmaking": {"teams": [[a1.to_string()], [a1.to_string()]]}}),
+        ] {
+            let e = Arena
+                .init(&MatchParams {
+                    match_id: "m".into(),
+                    mode: "arena".into(),
+                    label: String::new(),
+                    params: bad,
+                    default_tick_hz: 30,
+                })
+                .err()
+                .unwrap();
+            assert!(e.starts_with("params.matchmaking.teams"), "{e}");
+        }
     }
 
     #[test]
