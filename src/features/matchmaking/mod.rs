@@ -55,6 +55,9 @@ pub const RATED: &str = "mm.rated_matchid";
 pub const HISTORY: &str = "mm.history_userid_at_matchid";
 /// `g/<game>/mm.last_userid`: player → how their last ticket ended ([`LastTicket`]).
 pub const LAST: &str = "mm.last_userid";
+/// `g/<game>/mm.recent_userid`: player → their latest opponents ([`model::RecentOpponents`]),
+/// at most `matchmaking.recent_opponents`, forgotten `recent_opponents_hours` after.
+pub const RECENT: &str = "mm.recent_userid";
 
 #[derive(Debug, thiserror::Error)]
 pub enum MatchmakingError {
@@ -121,7 +124,8 @@ pub fn register(r: &mut Registry) {
 
 /// The App's matchmaker, rebuilt from sled on first use (the server's start).
 pub fn matchmaker(app: &App) -> &Matchmaker {
-    app.matchmaking.get_or_init(|| Matchmaker::load(&app.store))
+    app.matchmaking
+        .get_or_init(|| Matchmaker::load(&app.store, &app.config.matchmaking))
 }
 
 /// Runs the matching pass every `matchmaking.interval_ms` until `stop` turns true.

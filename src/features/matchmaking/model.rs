@@ -262,6 +262,13 @@ pub struct LastTicket {
     pub at_ms: i64,
 }
 
+/// A player's latest opponents, newest last, and when they last met one (game-clock ms).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RecentOpponents {
+    pub opponents: std::collections::VecDeque<UserId>,
+    pub at_ms: i64,
+}
+
 /// Where a backfill request stands.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

@@ -12,14 +12,18 @@ use uuid::Uuid;
 
 use super::matcher::{self, Explanation};
 use super::model::{
-    Backfill, BackfillStatus, FoundMatch, LastTicket, Mode, Party, Ticket, TicketState,
+    Backfill, BackfillStatus, FoundMatch, LastTicket, Mode, Party, RecentOpponents, Ticket,
+    TicketState,
 };
-use super::{MatchmakingError, FOUND, LAST, PARTIES, PARTY_BY_USER, TICKETS, TICKET_BY_USER};
+use super::{
+    MatchmakingError, FOUND, LAST, PARTIES, PARTY_BY_USER, RECENT, TICKETS, TICKET_BY_USER,
+};
 use crate::app::App;
 use crate::auth::UserId;
+use crate::config::MatchmakingConfig;
 use crate::features::matches::{self, MatchDirectory, NewMatch};
 use crate::features::notifications::{self, codes};
-use crate::store::{Abort, GameId, GameStore, Key, Store, StoreError, Tree};
+use crate::store::{Abort, GameId, GameStore, Key, KeyReader, Store, StoreError, Tree};
 
 /// What a player needs to take their seat in a found match.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -108,8 +112,10 @@ struct GameQueues {
     pending: BTreeMap<String, Pending>,
     /// Running matches' requests for players, open ones and those ended a short while ago.
     backfills: BTreeMap<Uuid, Backfill>,
-    /// Each player's latest opponents, newest last.
-    recent: HashMap<UserId, VecDeque<UserId>>,
+    /// Each player's latest opponents, newest last (stored in `RECENT` as well).
+    recent: HashMap<UserId, RecentOpponents>,
+    /// Game-clock ms when opponents met too long ago were last forgotten.
+    recent_pruned_ms: i64,
     formed: HashMap<(String, String), Formed>,
 }
 
@@ -117,7 +123,13 @@ struct GameQueues {
 #[derive(Default)]
 pub struct Matchmaker {
     games: Mutex<HashMap<GameId, Arc<Mutex<GameQueues>>>>,
+    /// Opponents remembered per player, and for how long (ms, game clock).
+    recent_keep: usize,
+    recent_for_ms: i64,
 }
+
+/// How often a game's memory of recent opponents drops those met too long ago.
+const RECENT_PRUNE_EVERY_MS: i64 = 60_000;
 
 /// A notification to send once the game's lock is released.
 struct Outgoing {
@@ -212,8 +224,12 @@ pub struct Standing {
 impl Matchmaker {
     /// Rebuilds every game's queues from sled. Tickets that were matched when the server
     /// stopped lost their match with it: they go back to the front of their queue.
-    pub fn load(store: &Store) -> Matchmaker {
-        let mm = Matchmaker::default();
+    pub fn load(store: &Store, config: &MatchmakingConfig) -> Matchmaker {
+        let mm = Matchmaker {
+            recent_keep: config.recent_opponents,
+            recent_for_ms: config.recent_opponents_hours as i64 * 3_600_000,
+            ..Matchmaker::default()
+        };
         for g in store.games() {
             match store.game(g.id) {
                 Ok(game) => {
@@ -248,6 +264,28 @@ impl Matchmaker {
             }
             q.tickets.insert(t.id, t);
         }
+        // Recent opponents, as remembered before the restart (those met too long ago go).
+        let now = game.now_ms();
+        let recent = game.tree(RECENT)?;
+        let mut forgotten = Vec::new();
+        for r in recent.iter::<RecentOpponents>() {
+            let (k, mut r) = r?;
+            let Some(user) = KeyReader::new(&k).uuid() else {
+                continue;
+            };
+            if now - r.at_ms >= self.recent_for_ms || self.recent_keep == 0 {
+                forgotten.push(k);
+                continue;
+            }
+            while r.opponents.len() > self.recent_keep {
+                r.opponents.pop_front();
+            }
+            q.recent.insert(user, r);
+        }
+        for k in forgotten {
+            recent.remove(&k)?;
+        }
+        q.recent_pruned_ms = now;
         let mut games = lock(&self.games);
         Ok(games
             .entry(game.id())
@@ -828,6 +866,9 @@ impl Matchmaker {
                 if let Err(e) = q.pass(app, &game, dir.as_ref(), &mut out) {
                     tracing::error!(error = %e, game = %id, "matching pass failed");
                 }
+                if let Err(e) = q.forget_old_opponents(&game, self.recent_for_ms) {
+                    tracing::error!(error = %e, game = %id, "old opponents not forgotten");
+                }
             }
             send(app, &game, out);
         }
@@ -946,7 +987,7 @@ impl GameQueues {
             }
         }
         let recent = &self.recent;
-        let met = |a: UserId, b: UserId| recent.get(&a).is_some_and(|r| r.contains(&b));
+        let met = |a: UserId, b: UserId| recent.get(&a).is_some_and(|r| r.opponents.contains(&b));
         let mut found: Vec<(Mode, String, matcher::Proposal)> = Vec::new();
         for ((mode, region), tickets) in &queues {
             let Some(m) = self.modes.get(mode) else {
@@ -1190,7 +1231,8 @@ impl GameQueues {
                     })
                     .collect();
                 let recent = &self.recent;
-                let met = |a: UserId, c: UserId| recent.get(&a).is_some_and(|r| r.contains(&c));
+                let met =
+                    |a: UserId, c: UserId| recent.get(&a).is_some_and(|r| r.opponents.contains(&c));
                 let window = matcher::window_since(&mode, b.created_at_ms, b.deviation, now);
                 let most = if b.team.is_some() {
                     mode.team_size
@@ -1287,7 +1329,14 @@ impl GameQueues {
             r.reserved_seats += t.size();
         }
         let joiners: Vec<UserId> = t.user_ids().collect();
-        self.remember(&joiners, players, app.config.matchmaking.recent_opponents);
+        self.remember(
+            game,
+            &joiners,
+            players,
+            app.config.matchmaking.recent_opponents,
+            now,
+        )
+        .map_err(store)?;
         for (u, seat) in &seats {
             let mut content = match serde_json::to_value(seat) {
                 Ok(Value::Object(m)) => m,
@@ -1316,20 +1365,54 @@ impl GameQueues {
         Ok(())
     }
 
-    /// Players of `a` and `b` remember each other as recent opponents.
-    fn remember(&mut self, a: &[UserId], b: &[UserId], keep: usize) {
+    /// Players of `a` and `b` remember each other as recent opponents, in memory and in
+    /// the store (so a restart forgets none of them).
+    fn remember(
+        &mut self,
+        game: &GameStore,
+        a: &[UserId],
+        b: &[UserId],
+        keep: usize,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let tree = game.tree(RECENT)?;
         for (side, others) in [(a, b), (b, a)] {
             for u in side {
                 let r = self.recent.entry(*u).or_default();
                 for v in others {
-                    r.retain(|x| x != v);
-                    r.push_back(*v);
+                    r.opponents.retain(|x| x != v);
+                    r.opponents.push_back(*v);
                 }
-                while r.len() > keep {
-                    r.pop_front();
+                while r.opponents.len() > keep {
+                    r.opponents.pop_front();
                 }
+                r.at_ms = now;
+                tree.insert(Key::new().uuid(*u), &*r)?;
             }
         }
+        Ok(())
+    }
+
+    /// Forgets (in memory and store) the opponents of players whose last match is older
+    /// than `for_ms`; runs about once a minute.
+    fn forget_old_opponents(&mut self, game: &GameStore, for_ms: i64) -> Result<(), StoreError> {
+        let now = game.now_ms();
+        if now - self.recent_pruned_ms < RECENT_PRUNE_EVERY_MS {
+            return Ok(());
+        }
+        self.recent_pruned_ms = now;
+        let old: Vec<UserId> = self
+            .recent
+            .iter()
+            .filter(|(_, r)| now - r.at_ms >= for_ms)
+            .map(|(u, _)| *u)
+            .collect();
+        let tree = game.tree(RECENT)?;
+        for u in old {
+            tree.remove(Key::new().uuid(u))?;
+            self.recent.remove(&u);
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1431,7 +1514,8 @@ impl GameQueues {
         let keep = app.config.matchmaking.recent_opponents;
         for (t, members) in teams.iter().enumerate() {
             for others in &teams[t + 1..] {
-                self.remember(members, others, keep);
+                self.remember(game, members, others, keep, now)
+                    .map_err(store)?;
             }
         }
         let f = self
