@@ -100,6 +100,11 @@ struct Fighter {
     /// Where the player died, until an input from the new life is accepted: inputs sent
     /// before the client saw the respawn still report it, and are dropped, not counted.
     died_at: Option<(f32, f32)>,
+    /// Where the client said it was in the last input that arrived while it was dead. A
+    /// client learns of its death a moment late, so it may have moved on past `died_at`
+    /// with inputs the server dropped (dead); its inputs in flight at the respawn repeat
+    /// this position, and are stale just the same.
+    dead_report: Option<(f32, f32)>,
     last_shot: Option<i64>,
     respawn_at: i64,
     ack: u32,
@@ -289,6 +294,7 @@ impl ArenaMatch {
             return;
         };
         if self.fighters[i].health == 0 {
+            self.fighters[i].dead_report = Some((inp.x, inp.y));
             return;
         }
         let off = inp.timestamp_ms.saturating_sub(now);
@@ -308,19 +314,24 @@ impl ArenaMatch {
         }
         let f = &self.fighters[i];
         if f.last_ts.is_none() {
-            if let Some((dx, dy)) = f.died_at {
-                if (inp.x - dx).hypot(inp.y - dy) <= SPEED_SLACK {
-                    // In flight when the player respawned: stale, not a cheat.
-                    return;
-                }
+            let stale = [f.died_at, f.dead_report]
+                .into_iter()
+                .flatten()
+                .any(|(dx, dy)| (inp.x - dx).hypot(inp.y - dy) <= SPEED_SLACK);
+            if stale {
+                // In flight when the player respawned: stale, not a cheat.
+                return;
             }
         }
         // When it arrived, on the server's clock (never after `now`).
         let arrived = input.at_ms.min(now);
         let client_dt = match f.last_ts {
             Some(last) => inp.timestamp_ms.saturating_sub(last).max(0),
-            // The first input of a life: the time since the spawn, on the server's clock.
-            None => now.saturating_sub(f.spawned_at).max(0),
+            // The first input of a life: the time since the spawn on the server's clock, plus
+            // the network slack every later input gets. Both ends are tick clocks, and a late
+            // tick followed by one on time makes that gap shorter than the frame the client
+            // stepped through; the spawn's budget (`run_at_spawn`) caps the distance anyway.
+            None => now.saturating_sub(f.spawned_at).max(0) + ARRIVAL_SLACK_MS,
         };
         // The client's elapsed time, but never more than really passed between the two
         // arrivals (plus network jitter): stamps swinging between -5 s and +5 s buy nothing.
@@ -385,6 +396,7 @@ impl ArenaMatch {
                 .map_or(inp.timestamp_ms, |l| l.max(inp.timestamp_ms)),
         );
         f.died_at = None;
+        f.dead_report = None;
         if inp.fire {
             f.last_shot = Some(inp.timestamp_ms);
             self.shoot(i, now, out);
@@ -421,6 +433,7 @@ impl ArenaMatch {
         }
         v.deaths += 1;
         v.respawn_at = now + RESPAWN_MS;
+        v.dead_report = None;
         self.fighters[shooter].kills += 1;
         self.scores[team] += 1;
         if self.scores[team] >= self.kill_limit {
@@ -576,6 +589,7 @@ impl MatchHandler for Arena {
             last_ts: None,
             spawned_at: now,
             died_at: None,
+            dead_report: None,
             last_shot: None,
             respawn_at: 0,
             ack: 0,
@@ -860,6 +874,67 @@ mod tests {
                 .unwrap();
             assert!(e.starts_with("params.matchmaking.teams"), "{e}");
         }
+    }
+
+    fn tick_with(a: &Arena, s: &mut ArenaMatch, inputs: Vec<Input>) -> Vec<&'static str> {
+        let mut out = Outbox::default();
+        a.tick(
+            s,
+            1,
+            Inputs {
+                datagrams: inputs,
+                messages: vec![],
+            },
+            &mut out,
+        );
+        kinds(&out)
+    }
+
+    #[test]
+    fn inputs_in_flight_at_a_respawn_are_stale_even_one_step_past_where_the_server_saw_the_death() {
+        let (a, mut s) = arena(serde_json::json!({}));
+        join(&a, &mut s, 0);
+        join(&a, &mut s, 1);
+        // Blue was last placed at 397 when it died; its client, not told yet, stepped on to
+        // 392 and keeps reporting 392 while dead (those inputs are dropped).
+        let now = crate::time::now_ms();
+        s.fighters[1].x = 397.0;
+        s.fighters[1].health = 0;
+        s.fighters[1].respawn_at = now + 60_000;
+        let dead = tick_with(
+            &a,
+            &mut s,
+            vec![input(1, 1, raw(now, 392.0, 135.0, 0.0, false))],
+        );
+        assert!(dead.is_empty(), "{dead:?}");
+        // The respawn puts it back at its spawn.
+        s.fighters[1].respawn_at = 0;
+        tick_with(&a, &mut s, vec![]);
+        assert_eq!((s.fighters[1].health, s.fighters[1].x), (HEALTH, 432.0));
+        s.fighters[1].spawned_at -= 100; // the client took 100 ms to see it
+                                         // Still in flight: 392 again, and the server's own 397. Both dropped, not flagged.
+        let stale = vec![
+            input(1, 2, raw(now, 392.0, 135.0, 0.0, false)),
+            input(1, 3, raw(now, 397.0, 135.0, 0.0, false)),
+        ];
+        assert!(tick_with(&a, &mut s, stale).is_empty());
+        assert_eq!(s.fighters[1].x, 432.0);
+        // A jump anywhere else from the spawn is a speed violation as before.
+        let far = tick_with(
+            &a,
+            &mut s,
+            vec![input(1, 4, raw(now, 300.0, 135.0, 0.0, false))],
+        );
+        assert_eq!(far, ["speed"]);
+        // The new life's first step is applied; from then on 392 is an ordinary position.
+        assert!(tick_with(
+            &a,
+            &mut s,
+            vec![input(1, 5, raw(now, 427.0, 135.0, 0.0, false))]
+        )
+        .is_empty());
+        assert_eq!(s.fighters[1].x, 427.0);
+        assert_eq!(s.fighters[1].dead_report, None);
     }
 
     #[test]
