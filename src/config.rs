@@ -452,6 +452,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("matchmaking", "accept_timeout_secs"),
     ("matchmaking", "max_tickets"),
     ("matchmaking", "recent_opponents"),
+    ("matchmaking", "recent_opponents_hours"),
     ("leagues", "cohort_size"),
 ];
 

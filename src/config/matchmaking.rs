@@ -14,6 +14,9 @@ pub struct MatchmakingConfig {
     pub max_tickets: usize,
     /// Opponents remembered per player, avoided while the queue allows.
     pub recent_opponents: usize,
+    /// Hours (game clock) a player's recent opponents are remembered after their last
+    /// match; kept in the database, so a restart forgets nothing younger.
+    pub recent_opponents_hours: u64,
 }
 
 impl Default for MatchmakingConfig {
@@ -23,6 +26,7 @@ impl Default for MatchmakingConfig {
             accept_timeout_secs: 30,
             max_tickets: 200_000,
             recent_opponents: 10,
+            recent_opponents_hours: 24,
         }
     }
 }
@@ -34,6 +38,9 @@ impl MatchmakingConfig {
         }
         if !(1..=3600).contains(&self.accept_timeout_secs) {
             return Err("matchmaking.accept_timeout_secs must be between 1 and 3600".into());
+        }
+        if !(1..=8760).contains(&self.recent_opponents_hours) {
+            return Err("matchmaking.recent_opponents_hours must be between 1 and 8760".into());
         }
         if self.max_tickets == 0 {
             return Err("matchmaking.max_tickets must be at least 1".into());

@@ -100,6 +100,11 @@ struct Fighter {
     /// Where the player died, until an input from the new life is accepted: inputs sent
     /// before the client saw the respawn still report it, and are dropped, not counted.
     died_at: Option<(f32, f32)>,
+    /// Where the client said it was in the last input that arrived while it was dead. A
+    /// client learns of its death a moment late, so it may have moved on past `died_at`
+    /// with inputs the server dropped (dead); its inputs in flight at the respawn repeat
+    /// this position, and are stale just the same.
+    dead_report: Option<(f32, f32)>,
     last_shot: Option<i64>,
     respawn_at: i64,
     ack: u32,
@@ -155,12 +160,37 @@ pub struct ArenaMatch {
     kick_after: u32,
     max_players: u32,
     params: serde_json::Value,
+    /// Teams the match was made with (`params.matchmaking.teams`: the matchmaker's
+    /// balanced teams, red first): user → team. Players not listed join the smaller team.
+    assigned: HashMap<UserId, usize>,
     started: i64,
     fighters: Vec<Fighter>,
     departed: Vec<PlayerResult>,
     scores: [u32; 2],
     phase: Phase,
     ending: Option<Ending>,
+}
+
+/// The teams in `params.matchmaking.teams`, when present: two lists of user ids (red, blue).
+fn assigned_teams(params: &serde_json::Value) -> Result<HashMap<UserId, usize>, String> {
+    let Some(teams) = params.get("matchmaking").and_then(|m| m.get("teams")) else {
+        return Ok(HashMap::new());
+    };
+    let bad = || "params.matchmaking.teams must be two lists of user ids (red, blue)".to_string();
+    let lists = teams
+        .as_array()
+        .filter(|t| t.len() == TEAMS.len())
+        .ok_or_else(bad)?;
+    let mut out = HashMap::new();
+    for (team, list) in lists.iter().enumerate() {
+        for id in list.as_array().ok_or_else(bad)? {
+            let user: UserId = id.as_str().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+            if out.insert(user, team).is_some() {
+                return Err(format!("params.matchmaking.teams lists {user} twice"));
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn vote_options() -> Vec<String> {
@@ -264,6 +294,7 @@ impl ArenaMatch {
             return;
         };
         if self.fighters[i].health == 0 {
+            self.fighters[i].dead_report = Some((inp.x, inp.y));
             return;
         }
         let off = inp.timestamp_ms.saturating_sub(now);
@@ -283,19 +314,24 @@ impl ArenaMatch {
         }
         let f = &self.fighters[i];
         if f.last_ts.is_none() {
-            if let Some((dx, dy)) = f.died_at {
-                if (inp.x - dx).hypot(inp.y - dy) <= SPEED_SLACK {
-                    // In flight when the player respawned: stale, not a cheat.
-                    return;
-                }
+            let stale = [f.died_at, f.dead_report]
+                .into_iter()
+                .flatten()
+                .any(|(dx, dy)| (inp.x - dx).hypot(inp.y - dy) <= SPEED_SLACK);
+            if stale {
+                // In flight when the player respawned: stale, not a cheat.
+                return;
             }
         }
         // When it arrived, on the server's clock (never after `now`).
         let arrived = input.at_ms.min(now);
         let client_dt = match f.last_ts {
             Some(last) => inp.timestamp_ms.saturating_sub(last).max(0),
-            // The first input of a life: the time since the spawn, on the server's clock.
-            None => now.saturating_sub(f.spawned_at).max(0),
+            // The first input of a life: the time since the spawn on the server's clock, plus
+            // the network slack every later input gets. Both ends are tick clocks, and a late
+            // tick followed by one on time makes that gap shorter than the frame the client
+            // stepped through; the spawn's budget (`run_at_spawn`) caps the distance anyway.
+            None => now.saturating_sub(f.spawned_at).max(0) + ARRIVAL_SLACK_MS,
         };
         // The client's elapsed time, but never more than really passed between the two
         // arrivals (plus network jitter): stamps swinging between -5 s and +5 s buy nothing.
@@ -360,6 +396,7 @@ impl ArenaMatch {
                 .map_or(inp.timestamp_ms, |l| l.max(inp.timestamp_ms)),
         );
         f.died_at = None;
+        f.dead_report = None;
         if inp.fire {
             f.last_shot = Some(inp.timestamp_ms);
             self.shoot(i, now, out);
@@ -396,6 +433,7 @@ impl ArenaMatch {
         }
         v.deaths += 1;
         v.respawn_at = now + RESPAWN_MS;
+        v.dead_report = None;
         self.fighters[shooter].kills += 1;
         self.scores[team] += 1;
         if self.scores[team] >= self.kill_limit {
@@ -484,6 +522,7 @@ impl MatchHandler for Arena {
             vote_secs: params.int("vote_secs", 15, 0..=60)? as u32,
             kick_after: params.int("kick_after", 10, 1..=1000)? as u32,
             max_players,
+            assigned: assigned_teams(&params.params)?,
             params: params.params.clone(),
             started: crate::time::now_ms(),
             fighters: Vec::new(),
@@ -511,8 +550,19 @@ impl MatchHandler for Arena {
     }
 
     fn join(&self, s: &mut ArenaMatch, who: &mut Presence, _out: &mut Outbox) {
-        let red = s.fighters.iter().filter(|f| f.team == 0).count();
-        let team = usize::from(red > s.fighters.len() - red);
+        // The seat's team (a backfill's join ticket), else the team the match was made
+        // with, else the smaller team (red on a tie).
+        let team = match who
+            .seat_team
+            .filter(|t| *t < TEAMS.len())
+            .or_else(|| s.assigned.get(&who.user_id).copied())
+        {
+            Some(t) => t,
+            None => {
+                let red = s.fighters.iter().filter(|f| f.team == 0).count();
+                usize::from(red > s.fighters.len() - red)
+            }
+        };
         who.team = Some(TEAMS[team].to_string());
         let (x, y) = s.spawn(team);
         // A player who comes back keeps what they scored.
@@ -539,6 +589,7 @@ impl MatchHandler for Arena {
             last_ts: None,
             spawned_at: now,
             died_at: None,
+            dead_report: None,
             last_shot: None,
             respawn_at: 0,
             ack: 0,
@@ -670,6 +721,7 @@ mod tests {
             session_id: String::new(),
             slot,
             team: None,
+            seat_team: None,
         };
         a.join_attempt(s, &p).unwrap();
         a.join(s, &mut p, &mut Outbox::default());
@@ -749,6 +801,140 @@ mod tests {
             ]
         );
         assert_eq!((s.fighters[0].x, s.fighters[0].ack), (48.0, 7));
+    }
+
+    fn join_as(
+        a: &Arena,
+        s: &mut ArenaMatch,
+        user: UserId,
+        slot: u8,
+        seat: Option<usize>,
+    ) -> Presence {
+        let mut p = Presence {
+            user_id: user,
+            username: format!("p{slot}"),
+            session_id: String::new(),
+            slot,
+            team: None,
+            seat_team: seat,
+        };
+        a.join_attempt(s, &p).unwrap();
+        a.join(s, &mut p, &mut Outbox::default());
+        p
+    }
+
+    #[test]
+    fn the_matchmakers_teams_are_honoured_and_others_join_the_smaller_team() {
+        let (a1, a2, b1, b2) = (
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+        );
+        let params = serde_json::json!({"matchmaking": {"mode": "duo", "region": "eu",
+            "teams": [[a1.to_string(), a2.to_string()], [b1.to_string(), b2.to_string()]]}});
+        let (a, mut s) = arena(params);
+        // Red's two players join first: alone, the fill rule would send the second to blue.
+        let team = |p: Presence| p.team.unwrap();
+        assert_eq!(team(join_as(&a, &mut s, a1, 0, None)), "red");
+        assert_eq!(team(join_as(&a, &mut s, a2, 1, None)), "red");
+        assert_eq!(team(join_as(&a, &mut s, b2, 2, None)), "blue");
+        // A player the params do not name joins the smaller team; a seat reserved on a team
+        // (a backfill's ticket) goes there.
+        assert_eq!(
+            team(join_as(&a, &mut s, uuid::Uuid::new_v4(), 3, None)),
+            "blue"
+        );
+        assert_eq!(
+            team(join_as(&a, &mut s, uuid::Uuid::new_v4(), 4, Some(1))),
+            "blue"
+        );
+        assert_eq!(s.fighters.iter().filter(|f| f.team == 1).count(), 3);
+
+        // Without teams in the params, the fill rule alone.
+        let (a, mut s) = arena(serde_json::json!({}));
+        assert_eq!(team(join_as(&a, &mut s, a1, 0, None)), "red");
+        assert_eq!(team(join_as(&a, &mut s, a2, 1, None)), "blue");
+
+        // Malformed teams are refused at creation, naming the parameter.
+        for bad in [
+            serde_json::json!({"matchmaking": {"teams": [["x"], []]}}),
+            serde_json::json!({"matchmaking": {"teams": [[a1.to_string()]]}}),
+            serde_json::json!({"matchmaking": {"teams": [[a1.to_string()], [a1.to_string()]]}}),
+        ] {
+            let e = Arena
+                .init(&MatchParams {
+                    match_id: "m".into(),
+                    mode: "arena".into(),
+                    label: String::new(),
+                    params: bad,
+                    default_tick_hz: 30,
+                })
+                .err()
+                .unwrap();
+            assert!(e.starts_with("params.matchmaking.teams"), "{e}");
+        }
+    }
+
+    fn tick_with(a: &Arena, s: &mut ArenaMatch, inputs: Vec<Input>) -> Vec<&'static str> {
+        let mut out = Outbox::default();
+        a.tick(
+            s,
+            1,
+            Inputs {
+                datagrams: inputs,
+                messages: vec![],
+            },
+            &mut out,
+        );
+        kinds(&out)
+    }
+
+    #[test]
+    fn inputs_in_flight_at_a_respawn_are_stale_even_one_step_past_where_the_server_saw_the_death() {
+        let (a, mut s) = arena(serde_json::json!({}));
+        join(&a, &mut s, 0);
+        join(&a, &mut s, 1);
+        // Blue was last placed at 397 when it died; its client, not told yet, stepped on to
+        // 392 and keeps reporting 392 while dead (those inputs are dropped).
+        let now = crate::time::now_ms();
+        s.fighters[1].x = 397.0;
+        s.fighters[1].health = 0;
+        s.fighters[1].respawn_at = now + 60_000;
+        let dead = tick_with(
+            &a,
+            &mut s,
+            vec![input(1, 1, raw(now, 392.0, 135.0, 0.0, false))],
+        );
+        assert!(dead.is_empty(), "{dead:?}");
+        // The respawn puts it back at its spawn.
+        s.fighters[1].respawn_at = 0;
+        tick_with(&a, &mut s, vec![]);
+        assert_eq!((s.fighters[1].health, s.fighters[1].x), (HEALTH, 432.0));
+        s.fighters[1].spawned_at -= 100; // the client took 100 ms to see it
+                                         // Still in flight: 392 again, and the server's own 397. Both dropped, not flagged.
+        let stale = vec![
+            input(1, 2, raw(now, 392.0, 135.0, 0.0, false)),
+            input(1, 3, raw(now, 397.0, 135.0, 0.0, false)),
+        ];
+        assert!(tick_with(&a, &mut s, stale).is_empty());
+        assert_eq!(s.fighters[1].x, 432.0);
+        // A jump anywhere else from the spawn is a speed violation as before.
+        let far = tick_with(
+            &a,
+            &mut s,
+            vec![input(1, 4, raw(now, 300.0, 135.0, 0.0, false))],
+        );
+        assert_eq!(far, ["speed"]);
+        // The new life's first step is applied; from then on 392 is an ordinary position.
+        assert!(tick_with(
+            &a,
+            &mut s,
+            vec![input(1, 5, raw(now, 427.0, 135.0, 0.0, false))]
+        )
+        .is_empty());
+        assert_eq!(s.fighters[1].x, 427.0);
+        assert_eq!(s.fighters[1].dead_report, None);
     }
 
     #[test]

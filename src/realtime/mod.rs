@@ -714,8 +714,20 @@ impl MatchDirectory for Node {
         v
     }
 
-    fn ticket(&self, game: GameId, match_id: &str, user: UserId) -> Result<Ticket, DirectoryError> {
+    fn ticket(
+        &self,
+        game: GameId,
+        match_id: &str,
+        user: UserId,
+        team: Option<usize>,
+    ) -> Result<Ticket, DirectoryError> {
         let entry = self.open_entry(game, match_id)?;
+        let mut teams = entry.seat_teams.lock().unwrap_or_else(|p| p.into_inner());
+        match team {
+            Some(t) => teams.insert(user, t),
+            None => teams.remove(&user),
+        };
+        drop(teams);
         Ok(self.issue_ticket(game, &entry, user))
     }
 

@@ -33,6 +33,9 @@ pub struct Presence {
     pub slot: u8,
     /// Set by the handler on join (arena: `red` / `blue`).
     pub team: Option<String>,
+    /// The team (an index) the server reserved this player's seat on, when its join ticket
+    /// named one (a matchmaking backfill); handlers that know teams honour it.
+    pub seat_team: Option<usize>,
 }
 
 impl Presence {
@@ -334,6 +337,8 @@ pub struct MatchEntry {
     pub tx: mpsc::Sender<Command>,
     pub rules: Rules,
     pub admission: Admission,
+    /// Teams seats were reserved on (user → team index), from join tickets that named one.
+    pub seat_teams: Mutex<HashMap<UserId, usize>>,
 }
 
 impl MatchEntry {
@@ -402,6 +407,7 @@ pub fn spawn<H: MatchHandler>(
         tx,
         rules: setup.rules.clone(),
         admission,
+        seat_teams: Mutex::new(HashMap::new()),
     });
     let task = MatchTask {
         node,
@@ -544,6 +550,13 @@ impl<H: MatchHandler> MatchTask<H> {
             session_id: peer.session_id.clone(),
             slot,
             team: None,
+            seat_team: self
+                .entry
+                .seat_teams
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&peer.user_id)
+                .copied(),
         };
         self.handler
             .join_attempt(state, &presence)

@@ -28,6 +28,7 @@ mod liveops_achievements;
 mod liveops_events;
 mod liveops_seasons;
 mod liveops_support;
+mod matchmaking_backfill;
 mod matchmaking_queue;
 mod ops_backup;
 mod ops_bans;

@@ -544,3 +544,78 @@ async fn windows_widen_and_tickets_expire_with_the_game_clock() {
     assert_eq!(s["status"], "searching");
     assert_eq!(s["ticket"]["id"], t["ticket_id"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recent_opponents_are_remembered_across_a_restart() {
+    let mut server = TestServer::start_with(
+        &["arena"],
+        &[
+            ("OUTPOST_MATCHMAKING_INTERVAL_MS", "100"),
+            ("OUTPOST_SERVER_DEV_MODE", "true"),
+        ],
+    )
+    .await;
+    let game = server.game("arena");
+    let admin = server.admin().await;
+    let alice = server.new_player().await;
+    let bob = server.new_player().await;
+    let carol = server.new_player().await;
+
+    // Alice and Bob meet.
+    let mut qa = server.quic(&alice, &game).await;
+    let mut qb = server.quic(&bob, &game).await;
+    queue(&alice, &game, "solo").await;
+    queue(&bob, &game, "solo").await;
+    for q in [&mut qa, &mut qb] {
+        let n = q.notification(1, WAIT).await.unwrap();
+        q.join_match(
+            n["content"]["match_id"].as_str().unwrap(),
+            n["content"]["ticket"].as_str(),
+        )
+        .await
+        .unwrap();
+    }
+    status_until(&alice, &game, is("idle")).await;
+    drop((qa, qb));
+
+    server.restart().await;
+    let again = |p: &Player| Player {
+        client: server.client.clone(),
+        session: p.session.clone(),
+    };
+    let (admin, alice, bob, carol) = (again(&admin), again(&alice), again(&bob), again(&carol));
+
+    // Bob is nearer Alice's rating than Carol is; nobody is in anyone's window (±100) yet.
+    for (p, r) in [(&alice, 1500), (&bob, 1290), (&carol, 1720)] {
+        server
+            .server_rpc(
+                "matchmaking_update_skill_rating",
+                json!({"game_id": game, "user_id": p.user_id(), "mode": "solo", "rating": r}),
+            )
+            .await
+            .unwrap();
+    }
+    queue(&alice, &game, "solo").await;
+    queue(&bob, &game, "solo").await;
+    queue(&carol, &game, "solo").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(status(&alice, &game).await["in_range_tickets"], 0);
+
+    // 60 s of game time: ±300 holds both Bob (210 away) and Carol (220 away). Alice met Bob
+    // before the restart, so she is matched with Carol, and Bob waits.
+    admin
+        .rpc("dev_clock_advance", json!({"game_id": game, "by": "60s"}))
+        .await
+        .unwrap();
+    let s = status_until(&alice, &game, is("matched")).await;
+    let teams: Vec<String> = s["match"]["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t.as_array().unwrap().iter())
+        .map(|u| u.as_str().unwrap().to_string())
+        .collect();
+    assert!(teams.contains(&carol.user_id().to_string()), "{s}");
+    assert!(!teams.contains(&bob.user_id().to_string()), "{s}");
+    assert_eq!(status(&bob, &game).await["status"], "searching");
+}

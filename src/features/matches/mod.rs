@@ -103,8 +103,15 @@ pub trait MatchDirectory: Send + Sync {
         limit: usize,
     ) -> Vec<LiveMatch>;
     /// A single-use join ticket for `user` into a live match with an open slot, private or
-    /// not: for server logic that has decided the user may join (matchmaking).
-    fn ticket(&self, game: GameId, match_id: &str, user: UserId) -> Result<Ticket, DirectoryError>;
+    /// not: for server logic that has decided the user may join (matchmaking). `team`
+    /// reserves the seat on that team (an index), which handlers that know teams honour.
+    fn ticket(
+        &self,
+        game: GameId,
+        match_id: &str,
+        user: UserId,
+        team: Option<usize>,
+    ) -> Result<Ticket, DirectoryError>;
     /// A ticket a player asked for (`room_join`): a private match is refused unless `user`
     /// is invited, already in it, or presents its `join_code`.
     fn ticket_for_player(

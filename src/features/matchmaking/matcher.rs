@@ -22,14 +22,20 @@ const SCAN_LIMIT: usize = 256;
 /// once it has waited `max_wait_secs` (any rating). Glicko-2 starts at twice the ticket's
 /// rating deviation (its 95 % interval) instead of `initial`.
 pub fn window(mode: &Mode, t: &Ticket, now_ms: i64) -> Option<f64> {
+    window_since(mode, t.created_at_ms, t.deviation(), now_ms)
+}
+
+/// [`window`] of anything that has waited since `created_at_ms` with rating deviation
+/// `deviation` (a ticket, a backfill request).
+pub fn window_since(mode: &Mode, created_at_ms: i64, deviation: f64, now_ms: i64) -> Option<f64> {
     let w = &mode.widening;
-    let waited_ms = (now_ms - t.created_at_ms).max(0) as u64;
+    let waited_ms = (now_ms - created_at_ms).max(0) as u64;
     if waited_ms >= w.max_wait_secs.saturating_mul(1000) {
         return None;
     }
     let start = match mode.rating {
         RatingSystem::Elo => w.initial,
-        RatingSystem::Glicko2 => 2.0 * t.deviation(),
+        RatingSystem::Glicko2 => 2.0 * deviation,
     };
     let steps = if w.every_secs == 0 {
         0
@@ -39,7 +45,7 @@ pub fn window(mode: &Mode, t: &Ticket, now_ms: i64) -> Option<f64> {
     Some(start + w.step * steps as f64)
 }
 
-fn within(diff: f64, w: Option<f64>) -> bool {
+pub fn within(diff: f64, w: Option<f64>) -> bool {
     w.is_none_or(|w| diff <= w)
 }
 
@@ -440,6 +446,52 @@ pub fn pass(
     out
 }
 
+/// The tickets that fill `seats` of a running match (a backfill request): searching tickets
+/// in wait order, whole, at most `most_per_ticket` players each, whose window holds the
+/// match's `rating` and whose rating lies in the request's own `window`; a ticket that
+/// avoids one of the match's `players` is left out, and tickets with recent opponents of
+/// them go after the others.
+#[allow(clippy::too_many_arguments)]
+pub fn fill(
+    mode: &Mode,
+    rating: f64,
+    window: Option<f64>,
+    seats: u32,
+    most_per_ticket: u32,
+    players: &[UserId],
+    tickets: &[&Ticket],
+    now_ms: i64,
+    met: &dyn Fn(UserId, UserId) -> bool,
+) -> Vec<Uuid> {
+    let mut order: Vec<&Ticket> = tickets
+        .iter()
+        .copied()
+        .filter(|t| {
+            let diff = (t.rating() - rating).abs();
+            t.size() <= most_per_ticket.min(seats)
+                && within(diff, window)
+                && within(diff, self::window(mode, t, now_ms))
+                && !t.user_ids().any(|u| players.contains(&u))
+                && !t.constraints.avoid.iter().any(|u| players.contains(u))
+        })
+        .collect();
+    order.sort_by(|a, b| wait_order(a, b));
+    let recent = |t: &Ticket| t.user_ids().any(|u| players.iter().any(|p| met(u, *p)));
+    let (fresh, stale): (Vec<&Ticket>, Vec<&Ticket>) = order.into_iter().partition(|t| !recent(t));
+    let mut left = seats;
+    let mut out = Vec::new();
+    for t in fresh.into_iter().chain(stale) {
+        if t.size() <= left {
+            left -= t.size();
+            out.push(t.id);
+        }
+        if left == 0 {
+            break;
+        }
+    }
+    out
+}
+
 /// Where a ticket stands, for `matchmaking_get_status`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Explanation {
@@ -778,6 +830,76 @@ mod tests {
             }
         }
         assert!(one.len() > 400, "{} matches", one.len());
+    }
+
+    #[test]
+    fn a_backfill_takes_the_oldest_tickets_in_reach_whole_and_fresh_first() {
+        let m = mode("squad");
+        let old_far = ticket(1, &[1900.0], 0);
+        let pair = ticket(2, &[1510.0, 1490.0], 1_000);
+        let solo = ticket(3, &[1450.0], 2_000);
+        let met_before = ticket(4, &[1500.0], 500);
+        let in_match = Uuid::from_u128(999);
+        let mut avoider = ticket(5, &[1500.0], 100);
+        avoider.constraints.avoid.push(in_match);
+        let mine = met_before.players[0].user_id;
+        let met = move |x: UserId, y: UserId| x == mine && y == in_match;
+        let all = [&old_far, &pair, &solo, &met_before, &avoider];
+        // Two seats: the pair (oldest in reach); the far ticket, the avoider and the recent
+        // opponent are passed over.
+        let two = fill(
+            &m,
+            1500.0,
+            Some(100.0),
+            2,
+            4,
+            &[in_match],
+            &all,
+            3_000,
+            &met,
+        );
+        assert_eq!(two, vec![pair.id]);
+        // Three seats: then the solo; with four, the recent opponent last.
+        let three = fill(
+            &m,
+            1500.0,
+            Some(100.0),
+            3,
+            4,
+            &[in_match],
+            &all,
+            3_000,
+            &met,
+        );
+        assert_eq!(three, vec![pair.id, solo.id]);
+        let four = fill(
+            &m,
+            1500.0,
+            Some(100.0),
+            4,
+            4,
+            &[in_match],
+            &all,
+            3_000,
+            &met,
+        );
+        assert_eq!(four, vec![pair.id, solo.id, met_before.id]);
+        // Seats on one team of one player each: no pair.
+        let one_each = fill(
+            &m,
+            1500.0,
+            Some(100.0),
+            2,
+            1,
+            &[in_match],
+            &all,
+            3_000,
+            &met,
+        );
+        assert_eq!(one_each, vec![solo.id, met_before.id]);
+        // Once the far ticket's window has opened and the request's too, it goes first.
+        let late = fill(&m, 1500.0, None, 1, 4, &[in_match], &all, 120_000, &met);
+        assert_eq!(late, vec![old_far.id]);
     }
 
     #[test]

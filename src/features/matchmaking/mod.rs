@@ -3,7 +3,9 @@
 //! each other's window, a window the server widens as they wait, and balances teams by total
 //! rating. A match found starts a private QUIC match, reserves a seat per player with a
 //! single-use join ticket and tells each player live and as a persistent notification; a seat
-//! not taken in time drops the no-show and puts the others back at the front. Ratings (Elo
+//! not taken in time drops the no-show and puts the others back at the front. A running
+//! match may ask for players (a backfill): waiting tickets within reach of its average
+//! rating get its free seats the same way, before new matches form. Ratings (Elo
 //! or Glicko-2, per mode) move with every result: arena matches at their end, other games
 //! through `match_report_result` or `matchmaking_update_skill_rating`. Every ticket can say
 //! where it stands and why it is not matched yet.
@@ -20,8 +22,8 @@ mod rpc;
 pub mod sim;
 
 pub use model::{
-    Constraints, FoundMatch, HistoryEntry, LastTicket, Mode, Outcome, Party, Rating, RatingSystem,
-    Seat, Ticket, TicketState, Widening,
+    Backfill, BackfillStatus, Constraints, FoundMatch, HistoryEntry, LastTicket, Mode, Outcome,
+    Party, Rating, RatingSystem, Seat, Ticket, TicketState, Widening,
 };
 pub use queue::Matchmaker;
 
@@ -53,6 +55,9 @@ pub const RATED: &str = "mm.rated_matchid";
 pub const HISTORY: &str = "mm.history_userid_at_matchid";
 /// `g/<game>/mm.last_userid`: player → how their last ticket ended ([`LastTicket`]).
 pub const LAST: &str = "mm.last_userid";
+/// `g/<game>/mm.recent_userid`: player → their latest opponents ([`model::RecentOpponents`]),
+/// at most `matchmaking.recent_opponents`, forgotten `recent_opponents_hours` after.
+pub const RECENT: &str = "mm.recent_userid";
 
 #[derive(Debug, thiserror::Error)]
 pub enum MatchmakingError {
@@ -104,11 +109,23 @@ pub fn register(r: &mut Registry) {
     r.admin("matchmaking_set_modes", Limit::Write, rpc::set_modes);
     r.player("matchmaking_list_modes", Limit::Read, rpc::list_modes);
     r.server("match_report_result", Limit::Write, rpc::report_result);
+    r.server(
+        "matchmaking_request_backfill",
+        Limit::Write,
+        rpc::request_backfill,
+    );
+    r.server(
+        "matchmaking_cancel_backfill",
+        Limit::Write,
+        rpc::cancel_backfill,
+    );
+    r.server("matchmaking_get_backfill", Limit::Read, rpc::get_backfill);
 }
 
 /// The App's matchmaker, rebuilt from sled on first use (the server's start).
 pub fn matchmaker(app: &App) -> &Matchmaker {
-    app.matchmaking.get_or_init(|| Matchmaker::load(&app.store))
+    app.matchmaking
+        .get_or_init(|| Matchmaker::load(&app.store, &app.config.matchmaking))
 }
 
 /// Runs the matching pass every `matchmaking.interval_ms` until `stop` turns true.

@@ -105,10 +105,13 @@ pub struct Seat {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum TicketState {
     Searching,
-    /// A match was found: seats reserved until `deadline_ms` (game time).
+    /// A match was found: seats reserved until `deadline_ms` (game time). With a
+    /// `backfill_id`, the seats are in a running match that asked for players.
     Matched {
         match_id: String,
         deadline_ms: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        backfill_id: Option<Uuid>,
     },
 }
 
@@ -257,4 +260,60 @@ pub struct LastTicket {
     pub match_id: Option<String>,
     /// Game-clock milliseconds.
     pub at_ms: i64,
+}
+
+/// A player's latest opponents, newest last, and when they last met one (game-clock ms).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RecentOpponents {
+    pub opponents: std::collections::VecDeque<UserId>,
+    pub at_ms: i64,
+}
+
+/// Where a backfill request stands.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BackfillStatus {
+    /// Seats are still being filled (or reserved seats are still to be taken).
+    Open,
+    /// Every seat asked for was taken.
+    Filled,
+    /// Its time ran out first.
+    Expired,
+    /// The server or an admin cancelled it.
+    Cancelled,
+    /// The match ended (or went away) first.
+    MatchEnded,
+}
+
+/// A running match's request for players to fill seats: filled from the waiting tickets of
+/// its mode and region whose rating is within reach of the match's average, like a fresh
+/// match (single-use join tickets, players told live and persistently). Held in memory
+/// with the live match it belongs to (neither outlives a restart).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Backfill {
+    pub backfill_id: Uuid,
+    pub match_id: String,
+    pub mode: String,
+    pub region: String,
+    pub status: BackfillStatus,
+    /// Seats asked for.
+    pub seats: u32,
+    /// Seats still to find players for.
+    pub open_seats: u32,
+    /// Seats reserved for players who have not taken them yet.
+    pub reserved_seats: u32,
+    /// The team (index) the seats are on; `None`: the match's handler places them.
+    pub team: Option<usize>,
+    /// The rating players are matched against: the mean of the match's players' ratings
+    /// when it was asked for.
+    pub rating: f64,
+    /// Their rating deviation (root mean square), which starts a Glicko-2 mode's window.
+    pub deviation: f64,
+    /// Players who took a seat through it.
+    pub joined: Vec<UserId>,
+    /// Game-clock milliseconds.
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+    /// When it stopped being open (game clock), for how long it is still shown.
+    pub ended_at_ms: Option<i64>,
 }

@@ -11,13 +11,19 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::matcher::{self, Explanation};
-use super::model::{FoundMatch, LastTicket, Mode, Party, Ticket, TicketState};
-use super::{MatchmakingError, FOUND, LAST, PARTIES, PARTY_BY_USER, TICKETS, TICKET_BY_USER};
+use super::model::{
+    Backfill, BackfillStatus, FoundMatch, LastTicket, Mode, Party, RecentOpponents, Ticket,
+    TicketState,
+};
+use super::{
+    MatchmakingError, FOUND, LAST, PARTIES, PARTY_BY_USER, RECENT, TICKETS, TICKET_BY_USER,
+};
 use crate::app::App;
 use crate::auth::UserId;
+use crate::config::MatchmakingConfig;
 use crate::features::matches::{self, MatchDirectory, NewMatch};
 use crate::features::notifications::{self, codes};
-use crate::store::{Abort, GameId, GameStore, Key, Store, StoreError, Tree};
+use crate::store::{Abort, GameId, GameStore, Key, KeyReader, Store, StoreError, Tree};
 
 /// What a player needs to take their seat in a found match.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -31,17 +37,63 @@ pub struct SeatPass {
     pub ticket_expires_at: i64,
     /// Game-clock milliseconds by which the seat must be taken.
     pub accept_by_ms: i64,
-    /// The player's team (index into `teams`).
-    pub team: usize,
+    /// The player's team (index into `teams`); null for a backfilled seat whose team the
+    /// match decides.
+    pub team: Option<usize>,
+    /// The teams the matchmaker formed (empty for a match it did not find).
     pub teams: Vec<Vec<UserId>>,
+    /// Set when the seat is in a running match that asked for players.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backfill_id: Option<Uuid>,
 }
 
-/// A match found whose seats are not all taken yet.
+/// Seats reserved whose players have not all taken them yet: a found match's (every
+/// ticket of it), or one ticket's in a running match (a backfill).
 #[derive(Debug, Clone)]
 struct Pending {
+    match_id: String,
     tickets: Vec<Uuid>,
     deadline_ms: i64,
     seats: HashMap<UserId, SeatPass>,
+    backfill: Option<Uuid>,
+}
+
+/// The key of the seats a matched ticket holds in `GameQueues::pending`.
+fn hold_key(t: &Ticket) -> Option<String> {
+    match &t.state {
+        TicketState::Searching => None,
+        TicketState::Matched {
+            match_id,
+            backfill_id: None,
+            ..
+        } => Some(match_id.clone()),
+        TicketState::Matched {
+            match_id,
+            backfill_id: Some(_),
+            ..
+        } => Some(format!("{match_id}/{}", t.id)),
+    }
+}
+
+/// Why a backfilled ticket's seats were not reserved.
+enum Unseated {
+    /// The match would not hand out a join ticket (full, or ended).
+    Refused(String),
+    Failed(String),
+}
+
+/// How long a backfill request that stopped being open is still shown.
+const BACKFILL_SHOWN_MS: i64 = 300_000;
+
+/// What `matchmaking_request_backfill` asks for, checked for shape by the RPC.
+#[derive(Debug, Clone)]
+pub struct BackfillAsk {
+    pub match_id: String,
+    pub mode: Option<String>,
+    pub region: Option<String>,
+    pub seats: u32,
+    pub team: Option<usize>,
+    pub timeout_secs: u64,
 }
 
 /// Matches formed per queue, for the stats.
@@ -58,8 +110,12 @@ struct GameQueues {
     tickets: HashMap<Uuid, Ticket>,
     by_user: HashMap<UserId, Uuid>,
     pending: BTreeMap<String, Pending>,
-    /// Each player's latest opponents, newest last.
-    recent: HashMap<UserId, VecDeque<UserId>>,
+    /// Running matches' requests for players, open ones and those ended a short while ago.
+    backfills: BTreeMap<Uuid, Backfill>,
+    /// Each player's latest opponents, newest last (stored in `RECENT` as well).
+    recent: HashMap<UserId, RecentOpponents>,
+    /// Game-clock ms when opponents met too long ago were last forgotten.
+    recent_pruned_ms: i64,
     formed: HashMap<(String, String), Formed>,
 }
 
@@ -67,7 +123,13 @@ struct GameQueues {
 #[derive(Default)]
 pub struct Matchmaker {
     games: Mutex<HashMap<GameId, Arc<Mutex<GameQueues>>>>,
+    /// Opponents remembered per player, and for how long (ms, game clock).
+    recent_keep: usize,
+    recent_for_ms: i64,
 }
+
+/// How often a game's memory of recent opponents drops those met too long ago.
+const RECENT_PRUNE_EVERY_MS: i64 = 60_000;
 
 /// A notification to send once the game's lock is released.
 struct Outgoing {
@@ -81,6 +143,10 @@ struct Outgoing {
 /// Codes of matchmaking's own notifications (besides `MATCH_FOUND`).
 pub const REQUEUED: i32 = 2;
 pub const TICKET_DROPPED: i32 = 3;
+
+/// Why tickets go back to the front of the queue.
+const NO_SHOW: &str = "a player of the match did not take their seat";
+const MATCH_GONE: &str = "the match ended before you took your seat";
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -158,8 +224,12 @@ pub struct Standing {
 impl Matchmaker {
     /// Rebuilds every game's queues from sled. Tickets that were matched when the server
     /// stopped lost their match with it: they go back to the front of their queue.
-    pub fn load(store: &Store) -> Matchmaker {
-        let mm = Matchmaker::default();
+    pub fn load(store: &Store, config: &MatchmakingConfig) -> Matchmaker {
+        let mm = Matchmaker {
+            recent_keep: config.recent_opponents,
+            recent_for_ms: config.recent_opponents_hours as i64 * 3_600_000,
+            ..Matchmaker::default()
+        };
         for g in store.games() {
             match store.game(g.id) {
                 Ok(game) => {
@@ -194,6 +264,28 @@ impl Matchmaker {
             }
             q.tickets.insert(t.id, t);
         }
+        // Recent opponents, as remembered before the restart (those met too long ago go).
+        let now = game.now_ms();
+        let recent = game.tree(RECENT)?;
+        let mut forgotten = Vec::new();
+        for r in recent.iter::<RecentOpponents>() {
+            let (k, mut r) = r?;
+            let Some(user) = KeyReader::new(&k).uuid() else {
+                continue;
+            };
+            if now - r.at_ms >= self.recent_for_ms || self.recent_keep == 0 {
+                forgotten.push(k);
+                continue;
+            }
+            while r.opponents.len() > self.recent_keep {
+                r.opponents.pop_front();
+            }
+            q.recent.insert(user, r);
+        }
+        for k in forgotten {
+            recent.remove(&k)?;
+        }
+        q.recent_pruned_ms = now;
         let mut games = lock(&self.games);
         Ok(games
             .entry(game.id())
@@ -334,10 +426,14 @@ impl Matchmaker {
             }
             let now = game.now_ms();
             let t = q.drop_ticket(game, id, outcome, now)?;
-            if let TicketState::Matched { match_id, .. } = &t.state {
-                if let Some(p) = q.pending.remove(match_id) {
-                    for other in p.tickets.iter().filter(|o| **o != id) {
-                        q.requeue(game, *other, &mut out)?;
+            if let Some(p) = hold_key(&t).and_then(|k| q.pending.remove(&k)) {
+                match p.backfill {
+                    // The running match may find someone else for the seats.
+                    Some(b) => q.release_seats(b, t.size()),
+                    None => {
+                        for other in p.tickets.iter().filter(|o| **o != id) {
+                            q.requeue(game, *other, NO_SHOW, &mut out)?;
+                        }
                     }
                 }
             }
@@ -382,13 +478,12 @@ impl Matchmaker {
                     seat: None,
                 }))
             }
-            TicketState::Matched { match_id, .. } => Ok(Some(Standing {
+            TicketState::Matched { .. } => Ok(Some(Standing {
                 ticket: t.clone(),
                 wait_secs,
                 explanation: None,
-                seat: q
-                    .pending
-                    .get(match_id)
+                seat: hold_key(t)
+                    .and_then(|k| q.pending.get(&k))
                     .and_then(|p| p.seats.get(&user).cloned()),
             })),
         }
@@ -577,6 +672,176 @@ impl Matchmaker {
         Ok((party.id, left))
     }
 
+    // ---- backfill ----
+
+    /// A running match asks for players to fill `ask.seats` seats (see [`Backfill`]).
+    /// The mode and region default to those the matchmaker found the match for.
+    pub fn request_backfill(
+        &self,
+        game: &GameStore,
+        dir: &dyn MatchDirectory,
+        ask: BackfillAsk,
+    ) -> Result<Backfill, MatchmakingError> {
+        let Some(live) = dir.find(game.id(), &ask.match_id) else {
+            return Err(MatchmakingError::NotFound(format!(
+                "match_id: no live match {} in this game",
+                ask.match_id
+            )));
+        };
+        let found = super::found_match(game, &ask.match_id)?;
+        let mode_name = match (&ask.mode, &found) {
+            (Some(m), _) => m.clone(),
+            (None, Some(f)) => f.mode.clone(),
+            (None, None) => {
+                return Err(MatchmakingError::Invalid(
+                    "mode: required for a match the matchmaker did not find".into(),
+                ))
+            }
+        };
+        let region = ask
+            .region
+            .clone()
+            .or_else(|| found.as_ref().map(|f| f.region.clone()))
+            .unwrap_or_else(|| "any".into());
+        let q = self.queues(game)?;
+        let mut q = lock(&q);
+        let Some(mode) = q.modes.get(&mode_name).cloned() else {
+            return Err(MatchmakingError::NotFound(format!(
+                "mode: no mode `{mode_name}` in this game (see matchmaking_list_modes)"
+            )));
+        };
+        if !mode.regions.is_empty() && !mode.regions.contains(&region) {
+            return Err(MatchmakingError::Invalid(format!(
+                "region: `{region}` is not one of this mode's regions ({})",
+                mode.regions.join(", ")
+            )));
+        }
+        if let Some(t) = ask.team {
+            if t >= mode.team_count as usize {
+                return Err(MatchmakingError::Invalid(format!(
+                    "team: a team index from 0 to {} (mode {} has {} teams)",
+                    mode.team_count - 1,
+                    mode.name,
+                    mode.team_count
+                )));
+            }
+        }
+        if let Some(b) = q
+            .backfills
+            .values()
+            .find(|b| b.match_id == ask.match_id && b.status == BackfillStatus::Open)
+        {
+            return Err(MatchmakingError::AlreadyExists(format!(
+                "match {} already has an open backfill request ({}): cancel it first",
+                ask.match_id, b.backfill_id
+            )));
+        }
+        let present: HashSet<UserId> = dir
+            .presences(game.id(), &[])
+            .into_iter()
+            .filter(|p| p.match_ids.contains(&ask.match_id))
+            .map(|p| p.user_id)
+            .collect();
+        let free = live
+            .max_size
+            .saturating_sub(live.size)
+            .saturating_sub(q.reserved_in(&ask.match_id, &present));
+        if free == 0 {
+            return Err(MatchmakingError::Precondition(format!(
+                "the match has no free seat ({} of {} taken or reserved)",
+                live.max_size - free,
+                live.max_size
+            )));
+        }
+        if ask.seats > free {
+            return Err(MatchmakingError::Invalid(format!(
+                "seats: between 1 and {free} (the match's free seats)"
+            )));
+        }
+        // The players the match is rated around: those in it now, else those it was made for.
+        let mut players: Vec<UserId> = present.into_iter().collect();
+        if players.is_empty() {
+            players = found.iter().flat_map(|f| f.teams.concat()).collect();
+        }
+        let mut ratings = Vec::new();
+        for u in &players {
+            ratings.push(super::rating(game, *u, &mode)?);
+        }
+        let (rating, deviation) = if ratings.is_empty() {
+            (mode.initial_rating, 350.0)
+        } else {
+            let n = ratings.len() as f64;
+            (
+                ratings.iter().map(|r| r.rating).sum::<f64>() / n,
+                (ratings
+                    .iter()
+                    .map(|r| r.deviation * r.deviation)
+                    .sum::<f64>()
+                    / n)
+                    .sqrt(),
+            )
+        };
+        let now = game.now_ms();
+        let b = Backfill {
+            backfill_id: Uuid::new_v4(),
+            match_id: ask.match_id,
+            mode: mode.name.clone(),
+            region,
+            status: BackfillStatus::Open,
+            seats: ask.seats,
+            open_seats: ask.seats,
+            reserved_seats: 0,
+            team: ask.team,
+            rating,
+            deviation,
+            joined: Vec::new(),
+            created_at_ms: now,
+            expires_at_ms: now + ask.timeout_secs as i64 * 1000,
+            ended_at_ms: None,
+        };
+        q.backfills.insert(b.backfill_id, b.clone());
+        Ok(b)
+    }
+
+    /// Stops an open backfill request; seats already reserved stay until taken or timed out.
+    pub fn cancel_backfill(
+        &self,
+        game: &GameStore,
+        id: Uuid,
+    ) -> Result<Backfill, MatchmakingError> {
+        let q = self.queues(game)?;
+        let mut q = lock(&q);
+        let Some(b) = q.backfills.get_mut(&id) else {
+            return Err(MatchmakingError::NotFound(format!(
+                "backfill_id: no backfill request {id} (ended ones are kept 5 minutes)"
+            )));
+        };
+        if b.status != BackfillStatus::Open {
+            return Err(MatchmakingError::Precondition(format!(
+                "the backfill request is no longer open ({})",
+                serde_json::to_value(b.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            )));
+        }
+        b.status = BackfillStatus::Cancelled;
+        b.open_seats = 0;
+        b.ended_at_ms = Some(game.now_ms());
+        Ok(b.clone())
+    }
+
+    /// A backfill request as it stands (open ones, and ended ones for 5 minutes).
+    pub fn backfill(&self, game: &GameStore, id: Uuid) -> Result<Backfill, MatchmakingError> {
+        let q = self.queues(game)?;
+        let q = lock(&q);
+        q.backfills.get(&id).cloned().ok_or_else(|| {
+            MatchmakingError::NotFound(format!(
+                "backfill_id: no backfill request {id} (ended ones are kept 5 minutes)"
+            ))
+        })
+    }
+
     // ---- the pass ----
 
     /// One matching pass over every game.
@@ -595,11 +860,14 @@ impl Matchmaker {
             let mut out = Vec::new();
             {
                 let mut q = lock(&q);
-                if q.tickets.is_empty() {
+                if q.tickets.is_empty() && q.backfills.is_empty() {
                     continue;
                 }
                 if let Err(e) = q.pass(app, &game, dir.as_ref(), &mut out) {
                     tracing::error!(error = %e, game = %id, "matching pass failed");
+                }
+                if let Err(e) = q.forget_old_opponents(&game, self.recent_for_ms) {
+                    tracing::error!(error = %e, game = %id, "old opponents not forgotten");
                 }
             }
             send(app, &game, out);
@@ -653,6 +921,7 @@ impl GameQueues {
         &mut self,
         game: &GameStore,
         id: Uuid,
+        reason: &str,
         out: &mut Vec<Outgoing>,
     ) -> Result<(), StoreError> {
         let trees = [game.tree(TICKETS)?, game.tree(TICKET_BY_USER)?];
@@ -669,10 +938,7 @@ impl GameQueues {
                 subject: "Back in the queue",
                 content: Map::from_iter([
                     ("ticket_id".to_string(), json!(t.id)),
-                    (
-                        "reason".to_string(),
-                        json!("a player of the match did not take their seat"),
-                    ),
+                    ("reason".to_string(), json!(reason)),
                 ]),
                 persistent: false,
             });
@@ -707,6 +973,9 @@ impl GameQueues {
             }
         }
         self.settle_pending(game, dir, now, out)?;
+        // Running matches that asked for players are served before new matches form.
+        self.settle_backfills(game, dir, now);
+        self.fill_backfills(app, game, dir, now, out)?;
         // Match each queue.
         let mut queues: BTreeMap<(String, String), Vec<&Ticket>> = BTreeMap::new();
         for t in self.tickets.values() {
@@ -718,7 +987,7 @@ impl GameQueues {
             }
         }
         let recent = &self.recent;
-        let met = |a: UserId, b: UserId| recent.get(&a).is_some_and(|r| r.contains(&b));
+        let met = |a: UserId, b: UserId| recent.get(&a).is_some_and(|r| r.opponents.contains(&b));
         let mut found: Vec<(Mode, String, matcher::Proposal)> = Vec::new();
         for ((mode, region), tickets) in &queues {
             let Some(m) = self.modes.get(mode) else {
@@ -738,7 +1007,9 @@ impl GameQueues {
     }
 
     /// Seats taken finish a match's tickets; past the deadline, tickets with a no-show are
-    /// dropped and the others go back to the front.
+    /// dropped and the others go back to the front. A backfilled ticket is done once its
+    /// players are in; a no-show gives its seats back to the request; a match gone first
+    /// puts it back at the front.
     fn settle_pending(
         &mut self,
         game: &GameStore,
@@ -746,20 +1017,24 @@ impl GameQueues {
         now: i64,
         out: &mut Vec<Outgoing>,
     ) -> Result<(), StoreError> {
-        let ids: Vec<String> = self.pending.keys().cloned().collect();
-        for match_id in ids {
-            let Some(p) = self.pending.get(&match_id).cloned() else {
+        let keys: Vec<String> = self.pending.keys().cloned().collect();
+        for key in keys {
+            let Some(p) = self.pending.get(&key).cloned() else {
                 continue;
             };
             let users: Vec<UserId> = p.seats.keys().copied().collect();
             let seated: HashSet<UserId> = dir
                 .presences(game.id(), &users)
                 .into_iter()
-                .filter(|pr| pr.match_ids.contains(&match_id))
+                .filter(|pr| pr.match_ids.contains(&p.match_id))
                 .map(|pr| pr.user_id)
                 .collect();
+            if let Some(b) = p.backfill {
+                self.settle_backfilled(game, dir, &key, &p, b, &seated, now, out)?;
+                continue;
+            }
             if seated.len() == users.len() {
-                self.pending.remove(&match_id);
+                self.pending.remove(&key);
                 for id in &p.tickets {
                     if self.tickets.contains_key(id) {
                         self.drop_ticket(game, *id, "joined", now)?;
@@ -770,13 +1045,13 @@ impl GameQueues {
             if now < p.deadline_ms {
                 continue;
             }
-            self.pending.remove(&match_id);
+            self.pending.remove(&key);
             for id in &p.tickets {
                 let Some(t) = self.tickets.get(id) else {
                     continue;
                 };
                 if t.user_ids().all(|u| seated.contains(&u)) {
-                    self.requeue(game, *id, out)?;
+                    self.requeue(game, *id, NO_SHOW, out)?;
                 } else {
                     let t = self.drop_ticket(game, *id, "no_show", now)?;
                     for u in t.user_ids() {
@@ -788,6 +1063,354 @@ impl GameQueues {
                     }
                 }
             }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn settle_backfilled(
+        &mut self,
+        game: &GameStore,
+        dir: &dyn MatchDirectory,
+        key: &str,
+        p: &Pending,
+        backfill: Uuid,
+        seated: &HashSet<UserId>,
+        now: i64,
+        out: &mut Vec<Outgoing>,
+    ) -> Result<(), StoreError> {
+        let Some(&id) = p.tickets.first() else {
+            self.pending.remove(key);
+            return Ok(());
+        };
+        let Some(size) = self.tickets.get(&id).map(Ticket::size) else {
+            self.pending.remove(key);
+            return Ok(());
+        };
+        if seated.len() == p.seats.len() {
+            self.pending.remove(key);
+            let t = self.drop_ticket(game, id, "joined", now)?;
+            let team = p.seats.values().next().and_then(|s| s.team);
+            if let Some(b) = self.backfills.get_mut(&backfill) {
+                b.reserved_seats = b.reserved_seats.saturating_sub(size);
+                b.joined.extend(t.user_ids());
+                if b.status == BackfillStatus::Open && b.open_seats == 0 && b.reserved_seats == 0 {
+                    b.status = BackfillStatus::Filled;
+                    b.ended_at_ms = Some(now);
+                }
+            }
+            // Who plays for which team, for `match_report_result`'s defaults.
+            if let Some(team) = team {
+                let tree = game.tree(FOUND)?;
+                let k = Key::new().str(&p.match_id);
+                if let Some(mut found) = tree.get::<FoundMatch>(&k)? {
+                    if let Some(side) = found.teams.get_mut(team) {
+                        let new: Vec<UserId> = t.user_ids().filter(|u| !side.contains(u)).collect();
+                        side.extend(new);
+                        tree.insert(&k, &found)?;
+                    }
+                }
+            }
+            return Ok(());
+        }
+        if dir.find(game.id(), &p.match_id).is_none() {
+            self.pending.remove(key);
+            self.release_seats(backfill, size);
+            return self.requeue(game, id, MATCH_GONE, out);
+        }
+        if now < p.deadline_ms {
+            return Ok(());
+        }
+        self.pending.remove(key);
+        self.release_seats(backfill, size);
+        let t = self.drop_ticket(game, id, "no_show", now)?;
+        for u in t.user_ids() {
+            out.push(dropped(
+                u,
+                &t,
+                "a seat of this ticket was not taken in time: queue again",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Seats a backfill had reserved that were not taken: an open request fills them again.
+    fn release_seats(&mut self, backfill: Uuid, seats: u32) {
+        if let Some(b) = self.backfills.get_mut(&backfill) {
+            b.reserved_seats = b.reserved_seats.saturating_sub(seats);
+            if b.status == BackfillStatus::Open {
+                b.open_seats += seats;
+            }
+        }
+    }
+
+    /// Seats of `match_id` reserved for players who are not in it yet.
+    fn reserved_in(&self, match_id: &str, present: &HashSet<UserId>) -> u32 {
+        self.pending
+            .values()
+            .filter(|p| p.match_id == match_id)
+            .flat_map(|p| p.seats.keys())
+            .filter(|u| !present.contains(u))
+            .count() as u32
+    }
+
+    /// Open requests whose match ended or whose time ran out stop; those ended long ago go.
+    fn settle_backfills(&mut self, game: &GameStore, dir: &dyn MatchDirectory, now: i64) {
+        self.backfills
+            .retain(|_, b| b.ended_at_ms.is_none_or(|at| now - at < BACKFILL_SHOWN_MS));
+        for b in self.backfills.values_mut() {
+            if b.status != BackfillStatus::Open {
+                continue;
+            }
+            let status = if dir.find(game.id(), &b.match_id).is_none() {
+                BackfillStatus::MatchEnded
+            } else if now >= b.expires_at_ms {
+                BackfillStatus::Expired
+            } else {
+                continue;
+            };
+            b.status = status;
+            b.open_seats = 0;
+            b.ended_at_ms = Some(now);
+        }
+    }
+
+    /// Fills open backfill requests from the searching tickets of their queue, oldest
+    /// request first, before any new match is formed.
+    fn fill_backfills(
+        &mut self,
+        app: &App,
+        game: &GameStore,
+        dir: &dyn MatchDirectory,
+        now: i64,
+        out: &mut Vec<Outgoing>,
+    ) -> Result<(), StoreError> {
+        let mut open: Vec<(i64, Uuid)> = self
+            .backfills
+            .values()
+            .filter(|b| b.status == BackfillStatus::Open && b.open_seats > 0)
+            .map(|b| (b.created_at_ms, b.backfill_id))
+            .collect();
+        if open.is_empty() {
+            return Ok(());
+        }
+        open.sort();
+        let online = dir.presences(game.id(), &[]);
+        for (_, id) in open {
+            let Some(b) = self.backfills.get(&id).cloned() else {
+                continue;
+            };
+            let Some(mode) = self.modes.get(&b.mode).cloned() else {
+                continue;
+            };
+            let Some(live) = dir.find(game.id(), &b.match_id) else {
+                continue; // the next pass ends the request
+            };
+            let present: HashSet<UserId> = online
+                .iter()
+                .filter(|p| p.match_ids.contains(&b.match_id))
+                .map(|p| p.user_id)
+                .collect();
+            let free = live
+                .max_size
+                .saturating_sub(live.size)
+                .saturating_sub(self.reserved_in(&b.match_id, &present));
+            let seats = b.open_seats.min(free);
+            if seats == 0 {
+                continue;
+            }
+            let players: Vec<UserId> = present.iter().copied().collect();
+            let chosen = {
+                let queue: Vec<&Ticket> = self
+                    .tickets
+                    .values()
+                    .filter(|t| {
+                        t.mode == b.mode
+                            && t.region == b.region
+                            && t.state == TicketState::Searching
+                    })
+                    .collect();
+                let recent = &self.recent;
+                let met =
+                    |a: UserId, c: UserId| recent.get(&a).is_some_and(|r| r.opponents.contains(&c));
+                let window = matcher::window_since(&mode, b.created_at_ms, b.deviation, now);
+                let most = if b.team.is_some() {
+                    mode.team_size
+                } else {
+                    seats
+                };
+                matcher::fill(
+                    &mode, b.rating, window, seats, most, &players, &queue, now, &met,
+                )
+            };
+            for t in chosen {
+                if let Err(e) = self.seat_backfill(app, game, dir, &mode, &b, t, &players, now, out)
+                {
+                    let refused = matches!(e, Unseated::Refused(_));
+                    let (Unseated::Refused(e) | Unseated::Failed(e)) = e;
+                    tracing::warn!(error = %e, match_id = %b.match_id, "backfill seat not reserved; ticket stays queued");
+                    if refused && live.size < live.max_size {
+                        // Refused with room left: the match has ended (its vote is on).
+                        if let Some(b) = self.backfills.get_mut(&id) {
+                            b.status = BackfillStatus::MatchEnded;
+                            b.open_seats = 0;
+                            b.ended_at_ms = Some(now);
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reserves a ticket's seats in a backfilled match and tells its players.
+    #[allow(clippy::too_many_arguments)]
+    fn seat_backfill(
+        &mut self,
+        app: &App,
+        game: &GameStore,
+        dir: &dyn MatchDirectory,
+        mode: &Mode,
+        b: &Backfill,
+        ticket: Uuid,
+        players: &[UserId],
+        now: i64,
+        out: &mut Vec<Outgoing>,
+    ) -> Result<(), Unseated> {
+        let Some(t) = self.tickets.get(&ticket).cloned() else {
+            return Ok(());
+        };
+        let store = |e: StoreError| Unseated::Failed(e.to_string());
+        let teams = super::found_match(game, &b.match_id)
+            .map_err(store)?
+            .map(|f| f.teams)
+            .unwrap_or_default();
+        let endpoint = dir.endpoint();
+        let deadline_ms = now + app.config.matchmaking.accept_timeout_secs as i64 * 1000;
+        let mut seats = HashMap::new();
+        for u in t.user_ids() {
+            let pass = dir
+                .ticket(game.id(), &b.match_id, u, b.team)
+                .map_err(|e| Unseated::Refused(e.to_string()))?;
+            seats.insert(
+                u,
+                SeatPass {
+                    match_id: b.match_id.clone(),
+                    host: endpoint.host.clone(),
+                    port: endpoint.port,
+                    alpn: endpoint.alpn.clone(),
+                    ticket: pass.ticket,
+                    ticket_expires_at: pass.expires_at,
+                    accept_by_ms: deadline_ms,
+                    team: b.team,
+                    teams: teams.clone(),
+                    backfill_id: Some(b.backfill_id),
+                },
+            );
+        }
+        let trees = [
+            game.tree(TICKETS).map_err(store)?,
+            game.tree(TICKET_BY_USER).map_err(store)?,
+        ];
+        let Some(held) = self.tickets.get_mut(&ticket) else {
+            return Ok(());
+        };
+        held.state = TicketState::Matched {
+            match_id: b.match_id.clone(),
+            deadline_ms,
+            backfill_id: Some(b.backfill_id),
+        };
+        held.front = false;
+        put_ticket(&trees, held).map_err(store)?;
+        let key = hold_key(held).unwrap_or_default();
+        if let Some(r) = self.backfills.get_mut(&b.backfill_id) {
+            r.open_seats = r.open_seats.saturating_sub(t.size());
+            r.reserved_seats += t.size();
+        }
+        let joiners: Vec<UserId> = t.user_ids().collect();
+        self.remember(
+            game,
+            &joiners,
+            players,
+            app.config.matchmaking.recent_opponents,
+            now,
+        )
+        .map_err(store)?;
+        for (u, seat) in &seats {
+            let mut content = match serde_json::to_value(seat) {
+                Ok(Value::Object(m)) => m,
+                _ => Map::new(),
+            };
+            content.insert("mode".into(), json!(mode.name));
+            content.insert("region".into(), json!(b.region));
+            out.push(Outgoing {
+                user: *u,
+                code: codes::MATCH_FOUND,
+                subject: "Match found",
+                content,
+                persistent: true,
+            });
+        }
+        self.pending.insert(
+            key,
+            Pending {
+                match_id: b.match_id.clone(),
+                tickets: vec![ticket],
+                deadline_ms,
+                seats,
+                backfill: Some(b.backfill_id),
+            },
+        );
+        Ok(())
+    }
+
+    /// Players of `a` and `b` remember each other as recent opponents, in memory and in
+    /// the store (so a restart forgets none of them).
+    fn remember(
+        &mut self,
+        game: &GameStore,
+        a: &[UserId],
+        b: &[UserId],
+        keep: usize,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let tree = game.tree(RECENT)?;
+        for (side, others) in [(a, b), (b, a)] {
+            for u in side {
+                let r = self.recent.entry(*u).or_default();
+                for v in others {
+                    r.opponents.retain(|x| x != v);
+                    r.opponents.push_back(*v);
+                }
+                while r.opponents.len() > keep {
+                    r.opponents.pop_front();
+                }
+                r.at_ms = now;
+                tree.insert(Key::new().uuid(*u), &*r)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets (in memory and store) the opponents of players whose last match is older
+    /// than `for_ms`; runs about once a minute.
+    fn forget_old_opponents(&mut self, game: &GameStore, for_ms: i64) -> Result<(), StoreError> {
+        let now = game.now_ms();
+        if now - self.recent_pruned_ms < RECENT_PRUNE_EVERY_MS {
+            return Ok(());
+        }
+        self.recent_pruned_ms = now;
+        let old: Vec<UserId> = self
+            .recent
+            .iter()
+            .filter(|(_, r)| now - r.at_ms >= for_ms)
+            .map(|(u, _)| *u)
+            .collect();
+        let tree = game.tree(RECENT)?;
+        for u in old {
+            tree.remove(Key::new().uuid(u))?;
+            self.recent.remove(&u);
         }
         Ok(())
     }
@@ -842,7 +1465,7 @@ impl GameQueues {
         for (team, members) in teams.iter().enumerate() {
             for u in members {
                 let t = dir
-                    .ticket(game.id(), &live.match_id, *u)
+                    .ticket(game.id(), &live.match_id, *u, None)
                     .map_err(|e| e.to_string())?;
                 seats.insert(
                     *u,
@@ -854,8 +1477,9 @@ impl GameQueues {
                         ticket: t.ticket,
                         ticket_expires_at: t.expires_at,
                         accept_by_ms: deadline_ms,
-                        team,
+                        team: Some(team),
                         teams: teams.clone(),
+                        backfill_id: None,
                     },
                 );
             }
@@ -880,6 +1504,7 @@ impl GameQueues {
                 t.state = TicketState::Matched {
                     match_id: live.match_id.clone(),
                     deadline_ms,
+                    backfill_id: None,
                 };
                 t.front = false;
                 put_ticket(&trees, t).map_err(store)?;
@@ -888,19 +1513,9 @@ impl GameQueues {
         // Everyone remembers their opponents.
         let keep = app.config.matchmaking.recent_opponents;
         for (t, members) in teams.iter().enumerate() {
-            for u in members {
-                let r = self.recent.entry(*u).or_default();
-                for (o, others) in teams.iter().enumerate() {
-                    if o != t {
-                        for v in others {
-                            r.retain(|x| x != v);
-                            r.push_back(*v);
-                        }
-                    }
-                }
-                while r.len() > keep {
-                    r.pop_front();
-                }
+            for others in &teams[t + 1..] {
+                self.remember(game, members, others, keep, now)
+                    .map_err(store)?;
             }
         }
         let f = self
@@ -930,9 +1545,11 @@ impl GameQueues {
         self.pending.insert(
             live.match_id.clone(),
             Pending {
+                match_id: live.match_id.clone(),
                 tickets: p.tickets.clone(),
                 deadline_ms,
                 seats,
+                backfill: None,
             },
         );
         Ok(())

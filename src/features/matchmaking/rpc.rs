@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::model::{Constraints, LastTicket, Mode, Outcome, Party, Rating, Seat, Ticket};
 use super::modes::{self, ModeInput};
-use super::queue::{QueueStats, SeatPass};
+use super::queue::{BackfillAsk, QueueStats, SeatPass};
 use super::{matchmaker, RatedPlayer};
 use crate::auth::UserId;
 use crate::features::paging;
@@ -597,4 +597,89 @@ pub async fn report_result(ctx: RpcContext, req: ReportRequest) -> Result<Report
         mode: mode.name,
         players,
     })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackfillRequest {
+    game_id: String,
+    match_id: String,
+    /// Default: the mode and region the matchmaker found the match for.
+    #[serde(default)]
+    mode: Option<String>,
+    #[serde(default)]
+    region: Option<String>,
+    seats: u32,
+    /// The team (index) the seats are on; absent: the match places the players.
+    #[serde(default)]
+    team: Option<usize>,
+    /// Default 60.
+    #[serde(default)]
+    timeout_secs: Option<u64>,
+}
+
+#[derive(Serialize)]
+pub struct BackfillReply {
+    backfill: super::Backfill,
+}
+
+pub async fn request_backfill(
+    ctx: RpcContext,
+    req: BackfillRequest,
+) -> Result<BackfillReply, RpcError> {
+    let game = ctx.game(&req.game_id)?;
+    if req.match_id.is_empty() || req.match_id.len() > 128 {
+        return Err(RpcError::invalid("match_id: 1-128 characters"));
+    }
+    if !(1..=64).contains(&req.seats) {
+        return Err(RpcError::invalid("seats: between 1 and 64"));
+    }
+    let timeout_secs = req.timeout_secs.unwrap_or(60);
+    if !(5..=3600).contains(&timeout_secs) {
+        return Err(RpcError::invalid("timeout_secs: between 5 and 3600"));
+    }
+    if let Some(r) = &req.region {
+        if r.is_empty() || r.len() > 32 || r.chars().any(char::is_control) {
+            return Err(RpcError::invalid("region: 1-32 characters"));
+        }
+    }
+    let dir = crate::features::matches::directory(&ctx.app)?;
+    let backfill = matchmaker(&ctx.app).request_backfill(
+        &game,
+        dir.as_ref(),
+        BackfillAsk {
+            match_id: req.match_id,
+            mode: req.mode,
+            region: req.region,
+            seats: req.seats,
+            team: req.team,
+            timeout_secs,
+        },
+    )?;
+    Ok(BackfillReply { backfill })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackfillIdRequest {
+    game_id: String,
+    backfill_id: Uuid,
+}
+
+pub async fn cancel_backfill(
+    ctx: RpcContext,
+    req: BackfillIdRequest,
+) -> Result<BackfillReply, RpcError> {
+    let game = ctx.game(&req.game_id)?;
+    let backfill = matchmaker(&ctx.app).cancel_backfill(&game, req.backfill_id)?;
+    Ok(BackfillReply { backfill })
+}
+
+pub async fn get_backfill(
+    ctx: RpcContext,
+    req: BackfillIdRequest,
+) -> Result<BackfillReply, RpcError> {
+    let game = ctx.game(&req.game_id)?;
+    let backfill = matchmaker(&ctx.app).backfill(&game, req.backfill_id)?;
+    Ok(BackfillReply { backfill })
 }

@@ -1,0 +1,276 @@
+//! Backfill through the real surface: a running match asks for players over HTTPS, the
+//! matcher fills its free seat from the queue within reach of the match's rating, the
+//! player is told over QUIC and joins the running match on the team asked for; the request
+//! ends with the match. The arena seats the matchmaker's teams as it formed them.
+
+use std::time::{Duration, Instant};
+
+use outpost::client::Player;
+use serde_json::{json, Value};
+
+use crate::common::TestServer;
+
+const WAIT: Duration = Duration::from_secs(15);
+const TEAMS: [&str; 2] = ["red", "blue"];
+
+async fn server() -> TestServer {
+    TestServer::start_with(
+        &["arena"],
+        &[
+            ("OUTPOST_MATCHMAKING_INTERVAL_MS", "100"),
+            ("OUTPOST_MATCHMAKING_ACCEPT_TIMEOUT_SECS", "3"),
+            ("OUTPOST_REALTIME_EMPTY_GRACE_SECS", "1"),
+        ],
+    )
+    .await
+}
+
+async fn status(p: &Player, game: &str) -> Value {
+    p.rpc("matchmaking_get_status", json!({"game_id": game}))
+        .await
+        .unwrap()
+}
+
+async fn queue(p: &Player, game: &str) -> Value {
+    p.rpc(
+        "matchmaking_find_match",
+        json!({"game_id": game, "mode": "solo", "region": "eu"}),
+    )
+    .await
+    .unwrap()
+}
+
+/// Polls until `f` returns something.
+async fn until<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn backfill(server: &TestServer, game: &str, id: &Value) -> Value {
+    server
+        .server_rpc(
+            "matchmaking_get_backfill",
+            json!({"game_id": game, "backfill_id": id}),
+        )
+        .await
+        .unwrap()["backfill"]
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_match_missing_a_player_is_backfilled_over_quic() {
+    let server = server().await;
+    let game = server.game("arena");
+    let alice = server.new_player().await;
+    let bob = server.new_player().await;
+    let carol = server.new_player().await;
+    let dave = server.new_player().await;
+    let mut qa = server.quic(&alice, &game).await;
+    let mut qb = server.quic(&bob, &game).await;
+    let mut qc = server.quic(&carol, &game).await;
+
+    // Alice and Bob are matched; each joins on the team the matchmaker put them on. The
+    // one on blue joins first: the arena's own rule would have made them red.
+    queue(&alice, &game).await;
+    queue(&bob, &game).await;
+    let na = qa.notification(1, WAIT).await.unwrap();
+    let nb = qb.notification(1, WAIT).await.unwrap();
+    let match_id = na["content"]["match_id"].as_str().unwrap().to_string();
+    let team_of = |n: &Value| n["content"]["team"].as_u64().unwrap() as usize;
+    let (first, second) = if team_of(&na) == 1 {
+        ((&mut qa, &na), (&mut qb, &nb))
+    } else {
+        ((&mut qb, &nb), (&mut qa, &na))
+    };
+    let j1 = first
+        .0
+        .join_match(&match_id, first.1["content"]["ticket"].as_str())
+        .await
+        .unwrap();
+    assert_eq!(j1.you.team.as_deref(), Some("blue"));
+    let j2 = second
+        .0
+        .join_match(&match_id, second.1["content"]["ticket"].as_str())
+        .await
+        .unwrap();
+    assert_eq!(j2.you.team.as_deref(), Some("red"));
+    until("both seated", || async {
+        (status(&bob, &game).await["status"] == "idle").then_some(())
+    })
+    .await;
+
+    // Bob drops out: the match is missing a player.
+    let bob_team = team_of(&nb);
+    qb.leave_match(&match_id).await.unwrap();
+
+    // Dave waits in the same queue, far above the match's rating.
+    server
+        .server_rpc(
+            "matchmaking_update_skill_rating",
+            json!({"game_id": game, "user_id": dave.user_id(), "mode": "solo", "rating": 1900.0}),
+        )
+        .await
+        .unwrap();
+    queue(&dave, &game).await;
+
+    // Bad requests are refused, naming the field; players may not ask.
+    let ask = |extra: Value| {
+        let mut body = json!({"game_id": game, "match_id": match_id, "seats": 1});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let err = |r: Result<Value, outpost::client::ApiError>| r.unwrap_err();
+    let e = err(server
+        .server_rpc("matchmaking_request_backfill", ask(json!({"seats": 2})))
+        .await);
+    assert_eq!(e.status(), 400);
+    assert!(e.to_string().contains("seats: between 1 and 1"), "{e}");
+    let e = err(server
+        .server_rpc("matchmaking_request_backfill", ask(json!({"team": 2})))
+        .await);
+    assert_eq!(e.status(), 400);
+    assert!(e.to_string().contains("team"), "{e}");
+    let e = err(server
+        .server_rpc(
+            "matchmaking_request_backfill",
+            ask(json!({"match_id": "no-such-match"})),
+        )
+        .await);
+    assert_eq!(e.status(), 404);
+    let e = err(alice
+        .rpc("matchmaking_request_backfill", ask(json!({})))
+        .await);
+    assert_eq!(e.status(), 403);
+
+    // The match asks for one player on Bob's team.
+    let r = server
+        .server_rpc(
+            "matchmaking_request_backfill",
+            ask(json!({"team": bob_team})),
+        )
+        .await
+        .unwrap();
+    let b = &r["backfill"];
+    let id = b["backfill_id"].clone();
+    assert_eq!(b["status"], "open");
+    assert_eq!(
+        (b["mode"].clone(), b["region"].clone()),
+        (json!("solo"), json!("eu"))
+    );
+    assert_eq!(
+        (b["seats"].clone(), b["open_seats"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!(b["rating"], 1500.0); // Alice's, the one player left
+    let e = err(server
+        .server_rpc("matchmaking_request_backfill", ask(json!({})))
+        .await);
+    assert_eq!(e.status(), 409, "one open request per match: {e}");
+
+    // Dave is out of reach: passes go by and the seat stays open.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(backfill(&server, &game, &id).await["open_seats"], 1);
+    assert_eq!(status(&dave, &game).await["status"], "searching");
+
+    // Carol queues: she gets the seat, told live with her join ticket and persistently.
+    queue(&carol, &game).await;
+    let nc = qc.notification(1, WAIT).await.unwrap();
+    assert_eq!(nc["content"]["match_id"], match_id);
+    assert_eq!(nc["content"]["backfill_id"], id);
+    assert_eq!(nc["content"]["team"], bob_team);
+    let s = status(&carol, &game).await;
+    assert_eq!(s["status"], "matched");
+    assert_eq!(s["match"]["ticket"], nc["content"]["ticket"]);
+    let b = backfill(&server, &game, &id).await;
+    assert_eq!(
+        (b["open_seats"].clone(), b["reserved_seats"].clone()),
+        (json!(0), json!(1))
+    );
+
+    // She joins the running match over QUIC, on Bob's team, and Alice sees her arrive.
+    let jc = qc
+        .join_match(&match_id, nc["content"]["ticket"].as_str())
+        .await
+        .unwrap();
+    assert_eq!(jc.match_id, match_id);
+    assert_eq!(jc.you.team.as_deref(), Some(TEAMS[bob_team]));
+    assert_eq!(jc.presences.len(), 2);
+    let b = until("the request filled", || async {
+        let b = backfill(&server, &game, &id).await;
+        (b["status"] == "filled").then_some(b)
+    })
+    .await;
+    assert_eq!(b["joined"], json!([carol.user_id()]));
+    let s = status(&carol, &game).await;
+    assert_eq!(
+        (s["status"].clone(), s["last"]["outcome"].clone()),
+        (json!("idle"), json!("joined"))
+    );
+    let list = carol
+        .rpc("notifications_list", json!({"game_id": game}))
+        .await
+        .unwrap();
+    assert!(
+        list["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["code"] == 1 && n["content"]["backfill_id"] == id),
+        "{list}"
+    );
+    assert_eq!(status(&dave, &game).await["status"], "searching");
+
+    // The match is full: no request. A request can be cancelled; one still open when the
+    // match ends stops with it.
+    let e = err(server
+        .server_rpc("matchmaking_request_backfill", ask(json!({})))
+        .await);
+    assert_eq!(e.status(), 400, "{e}");
+    qc.leave_match(&match_id).await.unwrap();
+    let r = server
+        .server_rpc("matchmaking_request_backfill", ask(json!({})))
+        .await
+        .unwrap();
+    let id2 = r["backfill"]["backfill_id"].clone();
+    let r = server
+        .server_rpc(
+            "matchmaking_cancel_backfill",
+            json!({"game_id": game, "backfill_id": id2}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r["backfill"]["status"], "cancelled");
+    let r = server
+        .server_rpc("matchmaking_request_backfill", ask(json!({})))
+        .await
+        .unwrap();
+    let id3 = r["backfill"]["backfill_id"].clone();
+    qa.leave_match(&match_id).await.unwrap();
+    let b = until("the request ended with its match", || async {
+        let b = backfill(&server, &game, &id3).await;
+        (b["status"] != "open").then_some(b)
+    })
+    .await;
+    assert_eq!(b["status"], "match_ended");
+    assert_eq!(b["open_seats"], 0);
+    let e = err(server
+        .server_rpc(
+            "matchmaking_cancel_backfill",
+            json!({"game_id": game, "backfill_id": id3}),
+        )
+        .await);
+    assert_eq!(e.status(), 400);
+    assert_eq!(status(&dave, &game).await["status"], "searching");
+}
