@@ -158,6 +158,7 @@ async fn handle(req: ConsoleRequest) -> Page {
         (true, ["players", id, action]) => pages::players::act(&ctx, id, action).await,
         (false, ["moderation"]) => pages::moderation::page(&ctx).await,
         (false, ["matches"]) => pages::matches::page(&ctx).await,
+        (true, ["matches", id, action]) => pages::matches::act(&ctx, id, action).await,
         (false, ["backups"]) => pages::backups::page(&ctx).await,
         (true, ["backups", action]) => pages::backups::act(&ctx, action).await,
         (false, ["audit"]) => pages::audit::page(&ctx).await,

@@ -6,6 +6,7 @@ mod competition_leaderboards;
 mod competition_leagues;
 mod competition_tournaments;
 mod console_actions;
+mod console_matches;
 mod core_auth;
 mod core_cli;
 mod core_clock;
