@@ -7,6 +7,7 @@ mod competition_leagues;
 mod competition_tournaments;
 mod console_actions;
 mod console_matches;
+mod console_pages;
 mod core_auth;
 mod core_cli;
 mod core_clock;
