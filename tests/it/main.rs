@@ -6,6 +6,7 @@ mod competition_leaderboards;
 mod competition_leagues;
 mod competition_tournaments;
 mod console_actions;
+mod console_browser;
 mod console_matches;
 mod console_pages;
 mod core_auth;
