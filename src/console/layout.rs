@@ -11,6 +11,14 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/players", "Players"),
     ("/moderation", "Moderation"),
     ("/matches", "Live matches"),
+    ("/queues", "Queues"),
+    ("/leaderboards", "Leaderboards"),
+    ("/tournaments", "Tournaments"),
+    ("/seasons", "Seasons"),
+    ("/events", "Events"),
+    ("/config", "Remote config"),
+    ("/experiments", "Experiments"),
+    ("/analytics", "Analytics"),
     ("/backups", "Backups"),
     ("/audit", "Audit log"),
 ];
@@ -84,6 +92,25 @@ pub fn compact(v: &serde_json::Value) -> String {
         serde_json::Value::Null => String::new(),
         other => other.to_string(),
     }
+}
+
+/// Unix seconds (a number) as UTC time; text is shown as it is.
+pub fn when(v: &serde_json::Value) -> String {
+    match v.as_i64() {
+        Some(0) => "never".into(),
+        Some(secs) => crate::time::rfc3339(secs),
+        None => compact(v),
+    }
+}
+
+/// An id as one path segment of a console link.
+pub fn segment(id: &str) -> String {
+    form_urlencoded::byte_serialize(id.as_bytes()).collect()
+}
+
+/// What a game page shows before any game is registered.
+pub fn no_game() -> Markup {
+    html! { p { "No game registered yet: " code { "outpost game create NAME" } "." } }
 }
 
 pub fn bytes(n: u64) -> String {

@@ -6,6 +6,7 @@
 //! overview's charts use the vendored uPlot, embedded like every other asset.
 
 mod assets;
+mod diff;
 mod layout;
 mod pages;
 mod request;
@@ -158,6 +159,22 @@ async fn handle(req: ConsoleRequest) -> Page {
         (true, ["players", id, action]) => pages::players::act(&ctx, id, action).await,
         (false, ["moderation"]) => pages::moderation::page(&ctx).await,
         (false, ["matches"]) => pages::matches::page(&ctx).await,
+        (true, ["matches", id, action]) => pages::matches::act(&ctx, id, action).await,
+        (false, ["queues"]) => pages::queues::page(&ctx).await,
+        (false, ["leaderboards"]) => pages::leaderboards::list(&ctx).await,
+        (false, ["leaderboards", id]) => pages::leaderboards::show(&ctx, id).await,
+        (true, ["leaderboards", id, action]) => pages::leaderboards::act(&ctx, id, action).await,
+        (false, ["tournaments"]) => pages::tournaments::list(&ctx).await,
+        (false, ["tournaments", id]) => pages::tournaments::show(&ctx, id).await,
+        (true, ["tournaments", id, action]) => pages::tournaments::act(&ctx, id, action).await,
+        (false, ["seasons"]) => pages::seasons::page(&ctx).await,
+        (true, ["seasons", action]) => pages::seasons::act(&ctx, action).await,
+        (false, ["events"]) => pages::events::page(&ctx).await,
+        (true, ["events", id, action]) => pages::events::act(&ctx, id, action).await,
+        (false, ["config"]) => pages::config::page(&ctx).await,
+        (true, ["config", action]) => pages::config::act(&ctx, action).await,
+        (false, ["experiments"]) => pages::experiments::page(&ctx).await,
+        (false, ["analytics"]) => pages::analytics::page(&ctx).await,
         (false, ["backups"]) => pages::backups::page(&ctx).await,
         (true, ["backups", action]) => pages::backups::act(&ctx, action).await,
         (false, ["audit"]) => pages::audit::page(&ctx).await,

@@ -209,7 +209,15 @@ impl ArenaMatch {
         v
     }
 
-    fn end(&mut self, winner: Option<usize>, reason: &'static str, now: i64, out: &mut Outbox) {
+    /// Ends the match: the scoreboard goes out, then (`vote`) the post-match vote runs.
+    fn end(
+        &mut self,
+        winner: Option<usize>,
+        reason: &'static str,
+        now: i64,
+        vote: bool,
+        out: &mut Outbox,
+    ) {
         if self.ending.is_some() {
             return;
         }
@@ -236,15 +244,29 @@ impl ArenaMatch {
                 })
                 .collect(),
         };
+        let (vote_options, vote_secs) = if vote {
+            (vote_options(), self.vote_secs)
+        } else {
+            (Vec::new(), 0)
+        };
         out.push(Effect::End {
             scoreboard,
-            vote_options: vote_options(),
-            vote_secs: self.vote_secs,
+            vote_options,
+            vote_secs,
         });
         self.phase = Phase::Voting {
             until: now + i64::from(self.vote_secs) * 1000,
             votes: HashMap::new(),
         };
+    }
+
+    /// The team with more kills; `None` on a tie.
+    fn leader(&self) -> Option<usize> {
+        match self.scores[0].cmp(&self.scores[1]) {
+            std::cmp::Ordering::Greater => Some(0),
+            std::cmp::Ordering::Less => Some(1),
+            std::cmp::Ordering::Equal => None,
+        }
     }
 
     fn team_scores(&self) -> BTreeMap<String, u32> {
@@ -437,7 +459,7 @@ impl ArenaMatch {
         self.fighters[shooter].kills += 1;
         self.scores[team] += 1;
         if self.scores[team] >= self.kill_limit {
-            self.end(Some(team), "kill_limit", now, out);
+            self.end(Some(team), "kill_limit", now, true, out);
         }
     }
 
@@ -620,12 +642,7 @@ impl MatchHandler for Arena {
                 }
                 s.respawn(now);
                 if s.ending.is_none() && now - s.started >= s.time_limit_ms {
-                    let winner = match s.scores[0].cmp(&s.scores[1]) {
-                        std::cmp::Ordering::Greater => Some(0),
-                        std::cmp::Ordering::Less => Some(1),
-                        std::cmp::Ordering::Equal => None,
-                    };
-                    s.end(winner, "time_limit", now, out);
+                    s.end(s.leader(), "time_limit", now, true, out);
                 }
             }
             Phase::Voting { until, votes } => {
@@ -693,6 +710,13 @@ impl MatchHandler for Arena {
 
     fn terminate(&self, s: ArenaMatch) -> Option<MatchResult> {
         self.result(&s)
+    }
+
+    /// Ended by an admin: scored as if time ran out (more kills wins, a tie is a draw),
+    /// `reason: "ended_by_admin"`, no vote. A match already past its end keeps its result.
+    fn end_now(&self, s: &mut ArenaMatch, out: &mut Outbox) {
+        let now = crate::time::now_ms();
+        s.end(s.leader(), "ended_by_admin", now, false, out);
     }
 }
 

@@ -39,7 +39,7 @@ use crate::auth::UserId;
 use crate::config::RealtimeConfig;
 use crate::events::Event;
 use crate::features::matches::{
-    Access, DirectoryError, Endpoint, LiveMatch, MatchDirectory, NewMatch,
+    Access, DirectoryError, Endpoint, LiveMatch, MatchDirectory, MatchPlayer, NewMatch,
     Presence as OnlinePresence, RealtimeStats, Ticket,
 };
 use crate::store::GameId;
@@ -764,6 +764,71 @@ impl MatchDirectory for Node {
             .map(|m| m.id.clone())
             .collect();
         self.presences_where(game, users, |m| !m.private || mine.contains(&m.id))
+    }
+
+    fn all(&self, game: GameId, limit: usize) -> Vec<(LiveMatch, Vec<MatchPlayer>)> {
+        let mut players: HashMap<String, Vec<MatchPlayer>> = HashMap::new();
+        for p in self.peers_where(|p| p.game == game) {
+            for m in p.matches() {
+                let list = players.entry(m.id.clone()).or_default();
+                if !list.iter().any(|x| x.user_id == p.user_id) {
+                    list.push(MatchPlayer {
+                        user_id: p.user_id,
+                        username: p.username.clone(),
+                    });
+                }
+            }
+        }
+        let mut v: Vec<LiveMatch> = self
+            .matches
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|e| e.game == game)
+            .map(|e| e.live())
+            .collect();
+        v.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then(a.match_id.cmp(&b.match_id))
+        });
+        v.truncate(limit);
+        v.into_iter()
+            .map(|m| {
+                let mut who = players.remove(&m.match_id).unwrap_or_default();
+                who.sort_by(|a, b| a.username.cmp(&b.username));
+                (m, who)
+            })
+            .collect()
+    }
+
+    fn end(
+        &self,
+        game: GameId,
+        match_id: &str,
+        reason: &str,
+    ) -> Result<(LiveMatch, tokio::sync::oneshot::Receiver<()>), DirectoryError> {
+        let entry = self.entry(game, match_id).ok_or_else(|| {
+            DirectoryError::NotFound(format!("match_id: no live match {match_id}"))
+        })?;
+        let (done, closed) = tokio::sync::oneshot::channel();
+        entry
+            .tx
+            .try_send(Command::End {
+                reason: reason.to_string(),
+                done,
+            })
+            .map_err(|e| match e {
+                tokio::sync::mpsc::error::TrySendError::Full(_) => DirectoryError::Unavailable(
+                    "the match is too busy to take the order: try again".into(),
+                ),
+                tokio::sync::mpsc::error::TrySendError::Closed(_) => {
+                    DirectoryError::NotFound(format!("match_id: match {match_id} has ended"))
+                }
+            })?;
+        // Takes no one else in while it closes.
+        entry.open.store(false, Ordering::Relaxed);
+        Ok((entry.live(), closed))
     }
 
     fn endpoint(&self) -> Endpoint {

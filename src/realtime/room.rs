@@ -297,6 +297,11 @@ pub trait MatchHandler: Send + Sync + 'static {
     /// The result to store, if the match finished (not merely emptied). Storing is
     /// idempotent by match id: a result already stored at [`Effect::End`] stays as it was.
     fn terminate(&self, s: Self::State) -> Option<MatchResult>;
+    /// An admin ends the match now. A mode that keeps score closes it as at its limit, with
+    /// an [`Effect::End`] (no vote follows), so its result is stored and `match_end` goes
+    /// out; a mode without a scoreboard does nothing here. Either way the match then closes
+    /// and every player gets `match_left`.
+    fn end_now(&self, _s: &mut Self::State, _out: &mut Outbox) {}
 }
 
 /// What the outside sends a match.
@@ -316,6 +321,12 @@ pub enum Command {
         kind: MessageKind,
     },
     Chat(ServerMsg),
+    /// An admin ends the match (`match_end` RPC); `done` is told once players have been
+    /// told and the result is stored.
+    End {
+        reason: String,
+        done: oneshot::Sender<()>,
+    },
     Stop,
 }
 
@@ -417,6 +428,8 @@ pub fn spawn<H: MatchHandler>(
         slots: HashMap::new(),
         tick: 0,
         ended: None,
+        close_reason: None,
+        closed: None,
     };
     tokio::spawn(task.run(setup.state, rx));
     Ok(entry)
@@ -432,6 +445,10 @@ struct MatchTask<H: MatchHandler> {
     tick: u64,
     /// `match_end`, held back until the result is stored.
     ended: Option<ServerMsg>,
+    /// Why the match closed, for `match_left` (default "match ended").
+    close_reason: Option<String>,
+    /// Told once the match has closed (an admin's `match_end` waits on it).
+    closed: Option<oneshot::Sender<()>>,
 }
 
 impl<H: MatchHandler> MatchTask<H> {
@@ -498,6 +515,15 @@ impl<H: MatchHandler> MatchTask<H> {
                         for m in &self.members {
                             m.peer.send(&msg);
                         }
+                    }
+                    Some(Command::End { reason, done }) => {
+                        self.entry.open.store(false, Ordering::Relaxed);
+                        let mut out = Outbox::default();
+                        self.handler.end_now(&mut state, &mut out);
+                        self.apply(&mut state, out);
+                        self.close_reason = Some(format!("ended by an admin: {reason}"));
+                        self.closed = Some(done);
+                        break;
                     }
                 },
             }
@@ -809,14 +835,21 @@ impl<H: MatchHandler> MatchTask<H> {
         if let Some(result) = self.handler.terminate(state) {
             self.store_result(result).await;
         }
+        let reason = self
+            .close_reason
+            .take()
+            .unwrap_or_else(|| "match ended".into());
         for m in self.members.drain(..) {
             m.peer.exit(self.entry.handle);
             m.peer.send(&ServerMsg::MatchLeft {
                 rid: 0,
                 match_id: self.entry.id.clone(),
                 code: Code::Normal.as_u16(),
-                reason: "match ended".into(),
+                reason: reason.clone(),
             });
+        }
+        if let Some(done) = self.closed.take() {
+            let _ = done.send(());
         }
     }
 

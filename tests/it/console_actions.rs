@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::common::TestServer;
 
 /// An email account promoted to admin, and a console client signed in as it.
-async fn signed_in_admin(server: &TestServer, email: &str) -> (ConsoleClient, String) {
+pub(crate) async fn signed_in_admin(server: &TestServer, email: &str) -> (ConsoleClient, String) {
     let session = server
         .client
         .authenticate_email(email, "correct horse battery", true, None)

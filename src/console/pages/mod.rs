@@ -1,13 +1,21 @@
 //! The console's pages, one file each, and what every page is given.
 
+pub mod analytics;
 pub mod audit;
 pub mod backups;
+pub mod config;
+pub mod events;
+pub mod experiments;
 pub mod games;
+pub mod leaderboards;
 pub mod matches;
 pub mod moderation;
 pub mod overview;
 pub mod players;
+pub mod queues;
+pub mod seasons;
 pub mod signin;
+pub mod tournaments;
 
 use serde_json::Value;
 
@@ -84,9 +92,10 @@ impl<'a> Ctx<'a> {
             Ok(m) => ("ok", m),
             Err(e) => ("err", e.to_string()),
         };
-        let sep = if path.contains('?') { '&' } else { '?' };
+        let to = self.link(path);
+        let sep = if to.contains('?') { '&' } else { '?' };
         let msg: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
-        redirect(&format!("{}{sep}{key}={msg}", self.link(path)))
+        redirect(&format!("{to}{sep}{key}={msg}"))
     }
 
     pub fn not_found(&self) -> Page {

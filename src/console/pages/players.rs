@@ -146,11 +146,13 @@ pub async fn show(ctx: &Ctx<'_>, id: &str) -> Page {
                     }
                     form.inline method="post" action=(action("unban")) {
                         (csrf(ctx))
+                        @if let Some(g) = &game { input type="hidden" name="game" value=(g); }
                         button type="submit" { "Unban" }
                     }
                 }
                 form.inline method="post" action=(action("ban")) {
                     (csrf(ctx))
+                    @if let Some(g) = &game { input type="hidden" name="game" value=(g); }
                     label for="ban-for" { "For" }
                     select id="ban-for" name="duration" {
                         option value="1h" { "1 hour" }

@@ -76,6 +76,13 @@ pub async fn end(ctx: RpcContext, req: EventRequest) -> Result<Value, RpcError> 
         )));
     }
     let paid = super::settle(&ctx.app, &game, &req.event_id, true).await?;
+    crate::features::moderation::audit::record(
+        &ctx.app.store,
+        &crate::features::moderation::actor(&ctx.caller),
+        "event_end",
+        &req.event_id,
+        &format!("game {}, {} reward(s) paid", game.id(), paid),
+    )?;
     let e = super::load(&game, &req.event_id)?
         .ok_or_else(|| RpcError::Internal("event vanished".into()))?;
     Ok(json!({ "event": event_view(&e, game.now()), "rewards_paid": paid }))

@@ -155,6 +155,19 @@ async fn set_hidden(
         &ctx.caller.describe(),
     )
     .await?;
+    if changed {
+        crate::features::moderation::audit::record(
+            &ctx.app.store,
+            &crate::features::moderation::actor(&ctx.caller),
+            if hidden {
+                "leaderboard_hide_owner"
+            } else {
+                "leaderboard_unhide_owner"
+            },
+            &owner.to_string(),
+            &format!("game {}, leaderboard {}", game.id(), req.leaderboard_id),
+        )?;
+    }
     Ok(HideReply {
         leaderboard_id: req.leaderboard_id,
         owner_id: owner,

@@ -11,8 +11,8 @@ mod rpc;
 use std::sync::Arc;
 
 pub use model::{
-    Access, Endpoint, LiveMatch, MatchResult, PlayerResult, Presence, RealtimeStats, Suspicion,
-    Ticket,
+    Access, Endpoint, LiveMatch, MatchPlayer, MatchResult, PlayerResult, Presence, RealtimeStats,
+    Suspicion, Ticket,
 };
 
 use crate::auth::UserId;
@@ -42,6 +42,8 @@ pub fn register(r: &mut Registry) {
         rpc::list_suspicious,
     );
     r.server("realtime_stats", Limit::Read, rpc::realtime_stats);
+    r.admin("match_list_live", Limit::Read, rpc::list_live);
+    r.admin("match_end", Limit::Write, rpc::end);
 }
 
 /// Why the live-match directory refused.
@@ -126,6 +128,18 @@ pub trait MatchDirectory: Send + Sync {
     /// As [`Self::presences`], as `viewer` may see it: private matches `viewer` is not in
     /// are left out of `match_ids`.
     fn presences_seen_by(&self, game: GameId, users: &[UserId], viewer: UserId) -> Vec<Presence>;
+    /// Every live match of `game`, private and full ones too, with who is in each, newest
+    /// first: what an admin looks at.
+    fn all(&self, game: GameId, limit: usize) -> Vec<(LiveMatch, Vec<MatchPlayer>)>;
+    /// Ends a live match now (an admin's `match_end`): a mode that keeps score sends its
+    /// scoreboard and stores its result, then every player is told the match closed with
+    /// `reason`. The receiver is told once that is done.
+    fn end(
+        &self,
+        game: GameId,
+        match_id: &str,
+        reason: &str,
+    ) -> Result<(LiveMatch, tokio::sync::oneshot::Receiver<()>), DirectoryError>;
     fn endpoint(&self) -> Endpoint;
     /// Current figures; `reset` starts the tick histograms afresh after reading.
     fn stats(&self, reset: bool) -> RealtimeStats;

@@ -105,6 +105,13 @@ pub struct LiveMatch {
     pub time_limit_secs: Option<u32>,
 }
 
+/// A player in a live match, as an admin sees them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MatchPlayer {
+    pub user_id: UserId,
+    pub username: String,
+}
+
 /// Who may join a private match besides holders of a server-issued ticket: the invited
 /// users, and anyone who presents its join code.
 #[derive(Debug, Clone, Default)]

@@ -1,7 +1,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    directory, Access, LiveMatch, MatchResult, NewMatch, Presence, RealtimeStats, Suspicion,
+    directory, Access, LiveMatch, MatchPlayer, MatchResult, NewMatch, Presence, RealtimeStats,
+    Suspicion,
 };
 use crate::auth::UserId;
 use crate::features::paging;
@@ -271,6 +272,98 @@ pub async fn list_suspicious(
     let limit = paging::limit_up_to(req.limit, 100, 1000)?;
     Ok(SuspiciousReply {
         activities: super::list_suspicions(&game, req.user_id, limit)?,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveRequest {
+    game_id: String,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+#[derive(Serialize)]
+pub struct LiveEntry {
+    #[serde(flatten)]
+    live: LiveMatch,
+    players: Vec<MatchPlayer>,
+}
+
+#[derive(Serialize)]
+pub struct LiveReply {
+    matches: Vec<LiveEntry>,
+}
+
+/// Every live match of the game, private and full ones included, with its players.
+pub async fn list_live(ctx: RpcContext, req: LiveRequest) -> Result<LiveReply, RpcError> {
+    let game = ctx.game(&req.game_id)?;
+    let limit = paging::limit_up_to(req.limit, 100, 1000)?;
+    let matches = directory(&ctx.app)?
+        .all(game.id(), limit)
+        .into_iter()
+        .map(|(live, players)| LiveEntry { live, players })
+        .collect();
+    Ok(LiveReply { matches })
+}
+
+/// Longest reason an admin gives for ending a match.
+const MAX_END_REASON: usize = 256;
+/// How long `match_end` waits for the match to close before answering anyway.
+const END_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndRequest {
+    game_id: String,
+    match_id: String,
+    reason: String,
+}
+
+#[derive(Serialize)]
+pub struct EndReply {
+    #[serde(rename = "match")]
+    ended: LiveMatch,
+    /// False when the match had not closed within a few seconds (it still will).
+    closed: bool,
+    /// What was stored, for a mode that keeps score.
+    result: Option<MatchResult>,
+}
+
+/// An admin ends a live match now: players get `match_end` (modes that keep score) and
+/// `match_left` with the reason; the result is stored as for any match end. Audited.
+pub async fn end(ctx: RpcContext, req: EndRequest) -> Result<EndReply, RpcError> {
+    let game = ctx.game(&req.game_id)?;
+    let reason = req.reason.trim();
+    if reason.is_empty() {
+        return Err(RpcError::invalid(
+            "reason: say why the match is ended (players see it)",
+        ));
+    }
+    if reason.chars().count() > MAX_END_REASON || reason.chars().any(char::is_control) {
+        return Err(RpcError::invalid(format!(
+            "reason: at most {MAX_END_REASON} characters, no control characters"
+        )));
+    }
+    let (ended, closing) = directory(&ctx.app)?.end(game.id(), &req.match_id, reason)?;
+    crate::features::moderation::audit::record(
+        &ctx.app.store,
+        &crate::features::moderation::actor(&ctx.caller),
+        "match_end",
+        &req.match_id,
+        &format!(
+            "game {}, {} with {} player(s): {reason}",
+            game.id(),
+            ended.mode,
+            ended.size
+        ),
+    )?;
+    let closed = matches!(tokio::time::timeout(END_WAIT, closing).await, Ok(Ok(())));
+    let result = super::load_result(&game, &ended.match_id)?;
+    Ok(EndReply {
+        ended,
+        closed,
+        result,
     })
 }
 

@@ -198,6 +198,22 @@ pub async fn grant_xp(ctx: RpcContext, req: GrantXpRequest) -> Result<Value, Rpc
     )
     .await?
     .ok_or_else(|| RpcError::from(SeasonError::Closed("the season has just ended".into())))?;
+    // An admin's hand on a player's XP is audited, as on a wallet.
+    if matches!(ctx.caller, crate::rpc::Caller::Admin(_)) && !g.replayed {
+        crate::features::moderation::audit::record(
+            &ctx.app.store,
+            &crate::features::moderation::actor(&ctx.caller),
+            "season_grant_xp",
+            &user.to_string(),
+            &format!(
+                "game {}, season {}: {} XP (granted {})",
+                game.id(),
+                g.season_id,
+                req.amount,
+                g.xp_granted
+            ),
+        )?;
+    }
     Ok(json!({ "user_id": user, "grant": g }))
 }
 

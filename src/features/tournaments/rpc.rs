@@ -464,6 +464,13 @@ pub struct IdRequest {
 pub async fn end_now(ctx: RpcContext, req: IdRequest) -> Result<TournamentReply, RpcError> {
     let game = ctx.game(&req.game_id)?;
     let t = lifecycle::end(&ctx.app, &game, req.tournament_id, "admin").await?;
+    crate::features::moderation::audit::record(
+        &ctx.app.store,
+        &crate::features::moderation::actor(&ctx.caller),
+        "tournament_end_now",
+        &req.tournament_id.to_string(),
+        &format!("game {}, {}", game.id(), t.title),
+    )?;
     Ok(TournamentReply {
         tournament: view(&t),
     })
