@@ -4,7 +4,7 @@
 //! `docs/console/` (overview.png, player.png).
 //!
 //! Debian's `chromium` and `chromium-driver` are needed. Without them the test says so and
-//! passes, unless `OUTPOST_BROWSER_TESTS=1` (CI sets it) makes their absence a failure.
+//! passes, unless `REQUIRE_BROWSER_TESTS=1` (CI sets it) makes their absence a failure.
 //! `OUTPOST_CHROMIUM` and `OUTPOST_CHROMEDRIVER` name other paths.
 
 use std::path::{Path, PathBuf};
@@ -27,7 +27,7 @@ fn tool(env: &str, default: &str) -> PathBuf {
 }
 
 /// The browser and its driver, or `None` (with the reason printed) when the test is to be
-/// skipped. Panics when they are missing and `OUTPOST_BROWSER_TESTS=1`.
+/// skipped. Panics when they are missing and `REQUIRE_BROWSER_TESTS=1`.
 fn browser_tools() -> Option<(PathBuf, PathBuf)> {
     let chromium = tool("OUTPOST_CHROMIUM", "/usr/bin/chromium");
     let driver = tool("OUTPOST_CHROMEDRIVER", "/usr/bin/chromedriver");
@@ -43,10 +43,10 @@ fn browser_tools() -> Option<(PathBuf, PathBuf)> {
         "console browser test: {} not found (apt-get install chromium chromium-driver)",
         missing.join(" and ")
     );
-    if std::env::var("OUTPOST_BROWSER_TESTS").as_deref() == Ok("1") {
-        panic!("{why}; OUTPOST_BROWSER_TESTS=1 requires them");
+    if std::env::var("REQUIRE_BROWSER_TESTS").as_deref() == Ok("1") {
+        panic!("{why}; REQUIRE_BROWSER_TESTS=1 requires them");
     }
-    eprintln!("SKIPPED {why}; set OUTPOST_BROWSER_TESTS=1 to make this a failure");
+    eprintln!("SKIPPED {why}; set REQUIRE_BROWSER_TESTS=1 to make this a failure");
     None
 }
 
