@@ -81,7 +81,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let sessions = authenticate(&target, total).await?;
     let (clients, setup) = connect(&target, &game, &sessions, args.sockets).await?;
     let rss_connected = rss_mib(&target);
-    let players = fill(clients, args.matches, args.players, args.hz).await?;
+    let players = match fill(clients, args.matches, args.players, args.hz).await {
+        Ok(p) => p,
+        Err(e) => {
+            dump_server(local);
+            eprintln!("server realtime stats: {}", stats(&target, false).await?);
+            return Err(e);
+        }
+    };
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_matches = rss_mib(&target);
     play(PlayRun {
@@ -168,16 +175,48 @@ pub async fn connect(
     }
     let phase = Instant::now();
     let mut clients = Vec::new();
+    let mut slowest = Duration::ZERO;
     for c in connects {
-        let (c, took) = c.await??;
+        let (c, took) = match c.await? {
+            Ok(ok) => ok,
+            Err(e) => {
+                dump_server(local);
+                return Err(e);
+            }
+        };
         setup.record(took.as_micros().max(1) as u64)?;
+        slowest = slowest.max(took);
         clients.push(c);
+        if clients.len() % 250 == 0 {
+            eprintln!(
+                "  {} connected at {:.1} s (slowest so far {:?})",
+                clients.len(),
+                phase.elapsed().as_secs_f64(),
+                slowest
+            );
+        }
     }
     eprintln!(
         "{total} QUIC connections in {:.1} s",
         phase.elapsed().as_secs_f64()
     );
     Ok((clients, setup))
+}
+
+/// Prints the tail of the started server's output (what it logged before a failure).
+pub fn dump_server(local: &outpost::client::LocalServer) {
+    let out = local.output();
+    let lines: Vec<&str> = out.lines().collect();
+    eprintln!("--- server output, last 40 of {} lines ---", lines.len());
+    for l in &lines[lines.len().saturating_sub(40)..] {
+        eprintln!("{l}");
+    }
+    let path =
+        std::env::temp_dir().join(format!("outpost-bench-server-{}.log", std::process::id()));
+    match std::fs::write(&path, &out) {
+        Ok(()) => eprintln!("--- all of it is in {} ---", path.display()),
+        Err(e) => eprintln!("--- server output not saved to {}: {e} ---", path.display()),
+    }
 }
 
 /// `matches` arena matches of `per_match` players from `clients` (in order): the first of
@@ -198,7 +237,7 @@ pub async fn fill(
     let gate = Arc::new(Semaphore::new(16));
     let mut iter = clients.into_iter();
     let mut tasks = Vec::new();
-    for _ in 0..matches {
+    for m in 0..matches {
         let group: Vec<QuicClient> = iter.by_ref().take(per_match).collect();
         let params = params.clone();
         let gate = gate.clone();
@@ -206,11 +245,22 @@ pub async fn fill(
             let _p = gate.acquire().await?;
             let mut group = group.into_iter();
             let mut first = group.next().ok_or_else(|| anyhow::anyhow!("empty group"))?;
-            let j = first.create_match("arena", "bench", params).await?;
+            let t = Instant::now();
+            let j = first
+                .create_match("arena", "bench", params)
+                .await
+                .map_err(|e| anyhow::anyhow!("match {m}: create: {e} after {:?}", t.elapsed()))?;
             let match_id = j.match_id.clone();
             let mut out = vec![(first, j)];
-            for mut c in group {
-                let j = c.join_match(&match_id, None).await?;
+            for (k, mut c) in group.enumerate() {
+                let t = Instant::now();
+                let j = c.join_match(&match_id, None).await.map_err(|e| {
+                    anyhow::anyhow!(
+                        "match {m}: player {}: join: {e} after {:?}",
+                        k + 1,
+                        t.elapsed()
+                    )
+                })?;
                 out.push((c, j));
             }
             anyhow::Ok(out)
