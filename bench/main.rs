@@ -56,6 +56,14 @@ enum Scenario {
 fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
+    // The load generator's own log (its QUIC client), for a diagnosing run:
+    // `OUTPOST_BENCH_LOG=quinn_proto=trace`.
+    if let Ok(filter) = std::env::var("OUTPOST_BENCH_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

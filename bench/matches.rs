@@ -81,7 +81,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let sessions = authenticate(&target, total).await?;
     let (clients, setup) = connect(&target, &game, &sessions, args.sockets).await?;
     let rss_connected = rss_mib(&target);
-    let players = fill(clients, args.matches, args.players, args.hz).await?;
+    let players = match fill(clients, args.matches, args.players, args.hz).await {
+        Ok(p) => p,
+        Err(e) => {
+            dump_server(local);
+            eprintln!("server realtime stats: {}", stats(&target, false).await?);
+            return Err(e);
+        }
+    };
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_matches = rss_mib(&target);
     play(PlayRun {
@@ -168,16 +175,61 @@ pub async fn connect(
     }
     let phase = Instant::now();
     let mut clients = Vec::new();
+    let mut slowest = Duration::ZERO;
+    let mut failed = Vec::new();
     for c in connects {
-        let (c, took) = c.await??;
+        let (c, took) = match c.await? {
+            Ok(ok) => ok,
+            Err(e) => {
+                failed.push(e);
+                continue;
+            }
+        };
         setup.record(took.as_micros().max(1) as u64)?;
+        slowest = slowest.max(took);
         clients.push(c);
+        if clients.len() % 250 == 0 {
+            eprintln!(
+                "  {} connected at {:.1} s (slowest so far {:?})",
+                clients.len(),
+                phase.elapsed().as_secs_f64(),
+                slowest
+            );
+        }
     }
     eprintln!(
-        "{total} QUIC connections in {:.1} s",
+        "{} QUIC connections in {:.1} s",
+        clients.len(),
         phase.elapsed().as_secs_f64()
     );
+    if let Some(first) = failed.first() {
+        // An overloaded machine may lose some: the run goes on with the others, and says so.
+        eprintln!(
+            "{} of {total} players could not connect (the first: {first})",
+            failed.len()
+        );
+        if clients.is_empty() {
+            dump_server(local);
+            anyhow::bail!("no player could connect");
+        }
+    }
     Ok((clients, setup))
+}
+
+/// Prints the tail of the started server's output (what it logged before a failure).
+pub fn dump_server(local: &outpost::client::LocalServer) {
+    let out = local.output();
+    let lines: Vec<&str> = out.lines().collect();
+    eprintln!("--- server output, last 40 of {} lines ---", lines.len());
+    for l in &lines[lines.len().saturating_sub(40)..] {
+        eprintln!("{l}");
+    }
+    let path =
+        std::env::temp_dir().join(format!("outpost-bench-server-{}.log", std::process::id()));
+    match std::fs::write(&path, &out) {
+        Ok(()) => eprintln!("--- all of it is in {} ---", path.display()),
+        Err(e) => eprintln!("--- server output not saved to {}: {e} ---", path.display()),
+    }
 }
 
 /// `matches` arena matches of `per_match` players from `clients` (in order): the first of
@@ -189,7 +241,7 @@ pub async fn fill(
     per_match: usize,
     hz: u32,
 ) -> anyhow::Result<Vec<(QuicClient, quic::Joined)>> {
-    anyhow::ensure!(clients.len() >= matches * per_match, "not enough players");
+    let matches = matches.min(clients.len() / per_match.max(1));
     let params = json!({
         "tick_rate": hz, "max_players": per_match.clamp(2, 16),
         "kill_limit": 1000, "time_limit_secs": 3600, "vote_secs": 0,
@@ -198,32 +250,60 @@ pub async fn fill(
     let gate = Arc::new(Semaphore::new(16));
     let mut iter = clients.into_iter();
     let mut tasks = Vec::new();
-    for _ in 0..matches {
+    for m in 0..matches {
         let group: Vec<QuicClient> = iter.by_ref().take(per_match).collect();
         let params = params.clone();
         let gate = gate.clone();
         tasks.push(tokio::spawn(async move {
             let _p = gate.acquire().await?;
+            let mut errors = Vec::new();
             let mut group = group.into_iter();
             let mut first = group.next().ok_or_else(|| anyhow::anyhow!("empty group"))?;
-            let j = first.create_match("arena", "bench", params).await?;
+            let t = Instant::now();
+            let j = match first.create_match("arena", "bench", params).await {
+                Ok(j) => j,
+                Err(e) => {
+                    errors.push(format!("match {m}: create: {e} after {:?}", t.elapsed()));
+                    return anyhow::Ok((Vec::new(), errors));
+                }
+            };
             let match_id = j.match_id.clone();
             let mut out = vec![(first, j)];
-            for mut c in group {
-                let j = c.join_match(&match_id, None).await?;
-                out.push((c, j));
+            for (k, mut c) in group.enumerate() {
+                let t = Instant::now();
+                match c.join_match(&match_id, None).await {
+                    Ok(j) => out.push((c, j)),
+                    Err(e) => errors.push(format!(
+                        "match {m}: player {}: join: {e} after {:?}",
+                        k + 1,
+                        t.elapsed()
+                    )),
+                }
             }
-            anyhow::Ok(out)
+            anyhow::Ok((out, errors))
         }));
     }
     let mut players = Vec::new();
+    let mut errors = Vec::new();
     for t in tasks {
-        players.extend(t.await??);
+        let (p, e) = t.await??;
+        players.extend(p);
+        errors.extend(e);
     }
     eprintln!(
-        "{matches} matches filled in {:.1} s",
-        phase.elapsed().as_secs_f64()
+        "{matches} matches filled in {:.1} s: {} players in them",
+        phase.elapsed().as_secs_f64(),
+        players.len()
     );
+    if let Some(first) = errors.first() {
+        // Under overload a reply can come too late: that player sits out, and the report
+        // counts only the players in matches.
+        eprintln!(
+            "{} creates or joins failed (the first: {first})",
+            errors.len()
+        );
+    }
+    anyhow::ensure!(!players.is_empty(), "no player got into a match");
     Ok(players)
 }
 
@@ -335,7 +415,7 @@ async fn play(run: PlayRun<'_>) -> anyhow::Result<()> {
         setup,
         rss: (rss_idle, rss_connected, rss_matches),
     } = run;
-    let total = args.matches * args.players;
+    let total = players.len();
 
     // Play: each player walks a small circle around its spawn and fires upwards (at no one).
     let warmup = Duration::from_secs(3);
@@ -380,8 +460,15 @@ async fn play(run: PlayRun<'_>) -> anyhow::Result<()> {
 
     println!(
         "matches: {} arena matches x {} players = {} QUIC connections at {} Hz, {:.0} s measured",
-        args.matches, args.players, total, args.hz, secs
+        args.matches,
+        args.players,
+        args.matches * args.players,
+        args.hz,
+        secs
     );
+    if total < args.matches * args.players {
+        println!("  of them {total} players got into their matches (see above)");
+    }
     println!(
         "server tick  p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms  ({} ticks, {:.0}/s)",
         ms("tick_p50_us"),

@@ -134,8 +134,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let sessions = authenticate(&target, args.players).await?;
     let (mut clients, setup) = connect(&target, &game, &sessions, args.sockets).await?;
     let rss_connected = rss_mib(&target);
-    let lobby_clients = clients.split_off(in_arena);
+    // Players that could not connect are missing from the lobby (connect said how many).
+    let lobby_clients = clients.split_off(in_arena.min(clients.len()));
     let players = fill(clients, matches, args.per_match, args.hz).await?;
+    let (playing, lobby_live) = (players.len(), lobby_clients.len());
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_matches = rss_mib(&target);
 
@@ -253,6 +255,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "mixed: {} QUIC players: {in_arena} in {matches} arena matches at {} Hz, {lobby_count} in the lobby; {:.0} s measured",
         args.players, args.hz, secs
     );
+    if playing < in_arena || lobby_live < lobby_count {
+        println!("  of them {playing} in matches and {lobby_live} in the lobby (see above)");
+    }
     println!(
         "server tick  p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms  ({} ticks, {:.0}/s)",
         ms("tick_p50_us"),
@@ -275,13 +280,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         delta("datagrams_out") as f64 / secs,
         sent.load(Ordering::Relaxed) as f64 / secs,
         states.load(Ordering::Relaxed) as f64 / secs,
-        (in_arena as u64 * args.hz as u64) as f64
+        (playing as u64 * args.hz as u64) as f64
     );
     let said = chatter.said.load(Ordering::Relaxed) as f64 / secs;
     println!(
         "global chat  {said:.1} lines/s said, {:.0} deliveries/s heard by lobby players (expected {:.0}/s to the lobby, {:.0}/s to all); {} refused, {} lobby connections closed",
         chatter.heard.load(Ordering::Relaxed) as f64 / secs,
-        said * lobby_count as f64,
+        said * lobby_live as f64,
         said * args.players as f64,
         chatter.refused.load(Ordering::Relaxed),
         chatter.closed.load(Ordering::Relaxed),

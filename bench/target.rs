@@ -78,6 +78,11 @@ impl Target {
             ("OUTPOST_HTTP_KEY", &args.http_key),
         ];
         all_env.extend_from_slice(env);
+        // The server's log filter for a diagnosing run (e.g. `quinn_proto=trace`).
+        let log = std::env::var("OUTPOST_BENCH_SERVER_LOG").ok();
+        if let Some(level) = &log {
+            all_env.push(("OUTPOST_LOG_LEVEL", level));
+        }
         let local = LocalServer::start(&binary, dir.path(), &all_env)?;
         if let Some(list) = &args.server_cpus {
             let server = crate::report::parse_cpus(list)?;

@@ -7,6 +7,7 @@
 
 mod arena;
 mod chat;
+mod cid;
 mod connection;
 mod peer;
 pub mod protocol;
@@ -185,7 +186,7 @@ fn bind(addr: SocketAddr, config: quinn::ServerConfig) -> std::io::Result<quinn:
     let socket = std::net::UdpSocket::bind(addr)?;
     raise_socket_buffers(&socket);
     quinn::Endpoint::new(
-        quinn::EndpointConfig::default(),
+        cid::endpoint_config(),
         Some(config),
         socket,
         Arc::new(quinn::TokioRuntime),

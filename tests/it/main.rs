@@ -40,5 +40,6 @@ mod ops_signals;
 mod realtime_arena;
 mod realtime_ban;
 mod realtime_connect;
+mod realtime_crowd;
 mod realtime_hardening;
 mod realtime_rooms;
