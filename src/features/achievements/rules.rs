@@ -87,20 +87,7 @@ fn reward_of(
     reward: &Option<Value>,
     rewards: &Option<Value>,
 ) -> Result<Reward, RpcError> {
-    match (reward, rewards) {
-        (Some(_), Some(_)) => Err(invalid(format!(
-            "{field}: give `reward` or `rewards`, not both"
-        ))),
-        (Some(v), None) => Ok(rewards::rules::from_shorthand(
-            &format!("{field}.reward"),
-            v,
-        )?),
-        (None, Some(v)) => Ok(rewards::rules::from_shorthand(
-            &format!("{field}.rewards"),
-            v,
-        )?),
-        (None, None) => Ok(Reward::default()),
-    }
+    Ok(rewards::rules::reward_or_rewards(field, reward, rewards)?.unwrap_or_default())
 }
 
 /// An id as achievements, seasons and events take them: 1–64 of `A-Za-z0-9_-.`.

@@ -195,14 +195,8 @@ fn yes() -> bool {
 }
 
 fn reward_of(field: &str, a: &Option<Value>, b: &Option<Value>) -> Result<Reward, RpcError> {
-    let r = match (a, b) {
-        (Some(_), Some(_)) => {
-            return Err(invalid(format!(
-                "{field}: give `reward` or `rewards`, not both"
-            )))
-        }
-        (Some(v), None) | (None, Some(v)) => rewards::rules::from_shorthand(field, v)?,
-        (None, None) => return Err(invalid(format!("{field}: a reward is required"))),
+    let Some(r) = rewards::rules::reward_or_rewards(field, a, b)? else {
+        return Err(invalid(format!("{field}: a reward is required")));
     };
     if rewards::rules::is_empty(&r) {
         return Err(invalid(format!("{field}: the reward is empty")));

@@ -111,6 +111,21 @@ pub fn from_shorthand(field: &str, v: &serde_json::Value) -> Result<Reward, Rewa
     Ok(r)
 }
 
+/// A request's reward given as either `reward` or `rewards` (the seeds use both names),
+/// in shorthand; `None` when neither is given. `field` names where the pair sits.
+pub fn reward_or_rewards(
+    field: &str,
+    reward: &Option<serde_json::Value>,
+    rewards: &Option<serde_json::Value>,
+) -> Result<Option<Reward>, RewardError> {
+    match (reward, rewards) {
+        (Some(_), Some(_)) => Err(invalid(field, "give `reward` or `rewards`, not both")),
+        (Some(v), None) => from_shorthand(&format!("{field}.reward"), v).map(Some),
+        (None, Some(v)) => from_shorthand(&format!("{field}.rewards"), v).map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
 pub fn is_empty(r: &Reward) -> bool {
     r.currencies.is_empty()
         && r.items.is_empty()
