@@ -233,8 +233,8 @@ pub fn dump_server(local: &outpost::client::LocalServer) {
 }
 
 /// `matches` arena matches of `per_match` players from `clients` (in order): the first of
-/// each creates it, the others join. Matches are filled a few at a time in parallel, each
-/// player reading its own replies, so filling stays short however many there are.
+/// each creates it, the others join together. Matches are filled 64 at a time, each player
+/// reading its own replies, so filling stays short however many there are.
 pub async fn fill(
     clients: Vec<QuicClient>,
     matches: usize,
@@ -247,7 +247,7 @@ pub async fn fill(
         "kill_limit": 1000, "time_limit_secs": 3600, "vote_secs": 0,
     });
     let phase = Instant::now();
-    let gate = Arc::new(Semaphore::new(16));
+    let gate = Arc::new(Semaphore::new(64));
     let mut iter = clients.into_iter();
     let mut tasks = Vec::new();
     for m in 0..matches {
@@ -269,15 +269,25 @@ pub async fn fill(
             };
             let match_id = j.match_id.clone();
             let mut out = vec![(first, j)];
-            for (k, mut c) in group.enumerate() {
-                let t = Instant::now();
-                match c.join_match(&match_id, None).await {
-                    Ok(j) => out.push((c, j)),
-                    Err(e) => errors.push(format!(
-                        "match {m}: player {}: join: {e} after {:?}",
-                        k + 1,
-                        t.elapsed()
-                    )),
+            // The others join at once: under load a match fills in one reply's time.
+            let joins = group.enumerate().map(|(k, mut c)| {
+                let match_id = match_id.clone();
+                async move {
+                    let t = Instant::now();
+                    match c.join_match(&match_id, None).await {
+                        Ok(j) => Ok((c, j)),
+                        Err(e) => Err(format!(
+                            "match {m}: player {}: join: {e} after {:?}",
+                            k + 1,
+                            t.elapsed()
+                        )),
+                    }
+                }
+            });
+            for joined in futures_util::future::join_all(joins).await {
+                match joined {
+                    Ok(p) => out.push(p),
+                    Err(e) => errors.push(e),
                 }
             }
             anyhow::Ok((out, errors))
@@ -435,6 +445,7 @@ async fn play(run: PlayRun<'_>) -> anyhow::Result<()> {
     let cpu_before = target.server_cpu_secs();
     tokio::time::sleep_until((start_at + warmup).into()).await;
     let before = stats(target, true).await?;
+    let drops_before = target.udp_drops();
     let measured = Instant::now();
     let mut clients = Vec::new();
     for t in tasks {
@@ -446,6 +457,7 @@ async fn play(run: PlayRun<'_>) -> anyhow::Result<()> {
         .min(run_for.as_secs_f64())
         .max(0.001);
     let after = stats(target, false).await?;
+    let drops = drops_before.line_until(&target.udp_drops(), secs);
     let cpu = cpu_before
         .zip(target.server_cpu_secs())
         .map(|(a, b)| (b - a) / secs);
@@ -516,6 +528,7 @@ async fn play(run: PlayRun<'_>) -> anyhow::Result<()> {
         "connection setup (QUIC handshake + hello/welcome) {}",
         latency_line(&setup)
     );
+    println!("{drops}");
     if let Some(cpu) = cpu {
         println!(
             "server CPU {:.0}% of one core over the measured window",

@@ -220,10 +220,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     tokio::time::sleep_until(measure_from.into()).await;
     let before = stats(&target, true).await?;
     let cpu_before = target.server_cpu_secs();
+    let drops_before = target.udp_drops();
     let measured = Instant::now();
     tokio::time::sleep_until(stop_at.into()).await;
     let secs = measured.elapsed().as_secs_f64().max(0.001);
     let after = stats(&target, false).await?;
+    let drops = drops_before.line_until(&target.udp_drops(), secs);
     let cpu = cpu_before
         .zip(target.server_cpu_secs())
         .map(|(a, b)| (b - a) / secs);
@@ -307,6 +309,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "connection setup (QUIC handshake + hello/welcome) {}",
         latency_line(&setup)
     );
+    println!("{drops}");
     if let Some(cpu) = cpu {
         println!(
             "server CPU {:.0}% of one core over the measured window",

@@ -94,3 +94,36 @@ pub fn pin(pid: u32, cpus: &[usize]) -> anyhow::Result<()> {
 pub fn all_cpus() -> Vec<usize> {
     (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect()
 }
+
+/// Datagrams the kernel dropped because a UDP socket's receive buffer was full (its reader
+/// fell behind), summed over the sockets process `pid` holds, from `/proc/net/udp{,6}`.
+/// Taken for the server and for this load generator, it tells which side lost what.
+pub fn udp_drops(pid: u32) -> Option<u64> {
+    let mut inodes = std::collections::HashSet::new();
+    for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).ok()? {
+        let Ok(link) = std::fs::read_link(fd.ok()?.path()) else {
+            continue;
+        };
+        let link = link.to_string_lossy();
+        if let Some(inode) = link
+            .strip_prefix("socket:[")
+            .and_then(|s| s.strip_suffix(']'))
+        {
+            inodes.insert(inode.to_string());
+        }
+    }
+    let mut drops = 0;
+    for table in ["/proc/net/udp", "/proc/net/udp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.len() >= 13 && inodes.contains(fields[9]) {
+                drops += fields[12].parse::<u64>().unwrap_or(0);
+            }
+        }
+    }
+    Some(drops)
+}

@@ -133,9 +133,46 @@ impl Target {
         crate::report::cpu_secs(pid)
     }
 
+    /// Datagrams dropped so far at full receive buffers: (the started server's sockets,
+    /// this load generator's sockets).
+    pub fn udp_drops(&self) -> UdpDrops {
+        let server = self
+            .local
+            .as_ref()
+            .and_then(|l| l.pid())
+            .and_then(crate::report::udp_drops);
+        UdpDrops {
+            server,
+            bench: crate::report::udp_drops(std::process::id()),
+        }
+    }
+
     /// Peak resident memory of the started server, in KiB.
     pub fn server_peak_rss_kib(&self) -> Option<u64> {
         let pid = self.local.as_ref()?.pid()?;
         crate::report::peak_rss_kib(pid)
+    }
+}
+
+/// Datagrams the kernel dropped at full receive buffers, on each side (see
+/// [`crate::report::udp_drops`]).
+#[derive(Debug, Clone, Copy)]
+pub struct UdpDrops {
+    pub server: Option<u64>,
+    pub bench: Option<u64>,
+}
+
+impl UdpDrops {
+    /// The drops per second between `self` and `later`, as a report line.
+    pub fn line_until(&self, later: &UdpDrops, secs: f64) -> String {
+        let rate = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (Some(a), Some(b)) => format!("{:.0}", b.saturating_sub(a) as f64 / secs),
+            _ => "?".into(),
+        };
+        format!(
+            "UDP receive drops/s (a reader fell behind)  server socket {}  load generator sockets {}",
+            rate(self.server, later.server),
+            rate(self.bench, later.bench)
+        )
     }
 }
