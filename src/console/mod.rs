@@ -26,9 +26,22 @@ use crate::app::App;
 pub use request::Page;
 use request::{redirect, ConsoleRequest};
 
-#[derive(Debug)]
-struct TooLarge;
-impl warp::reject::Reject for TooLarge {}
+/// What a console form may send: 64 KiB, but the remote config editor carries a whole
+/// config (up to 256 KiB of JSON, which URL-encoding can nearly triple).
+fn body_cap(path: &str) -> usize {
+    if path.starts_with("/config") {
+        1024 * 1024
+    } else {
+        64 * 1024
+    }
+}
+
+/// The page for a body over its cap, or one that did not arrive in time.
+fn body_refused(e: &crate::rpc::RpcError) -> Page {
+    let status =
+        http::StatusCode::from_u16(e.http_status()).unwrap_or(http::StatusCode::BAD_REQUEST);
+    Page::plain(status, &e.to_string())
+}
 
 /// A running console.
 pub struct Console {
@@ -78,18 +91,7 @@ fn routes(
         .and(warp::header::headers_cloned())
         .and(warp::host::optional())
         .and(warp::ext::optional::<crate::http::request::PeerAddr>())
-        .and(
-            // Forms are small: a declared body over 64 KiB is refused before it is read.
-            warp::header::optional::<u64>("content-length")
-                .and_then(|len: Option<u64>| async move {
-                    match len {
-                        Some(n) if n > 64 * 1024 => Err(warp::reject::custom(TooLarge)),
-                        _ => Ok(()),
-                    }
-                })
-                .untuple_one(),
-        )
-        .and(warp::body::bytes())
+        .and(warp::body::stream())
         .then(
             move |method: http::Method,
                   path: warp::path::FullPath,
@@ -97,27 +99,37 @@ fn routes(
                   headers: http::HeaderMap,
                   authority: Option<warp::host::Authority>,
                   peer: Option<crate::http::request::PeerAddr>,
-                  body: bytes::Bytes| {
-                let req = ConsoleRequest::new(
-                    app.clone(),
-                    series.clone(),
-                    method,
-                    path.as_str(),
-                    &query,
-                    headers,
-                    authority.map(|a| a.to_string()),
-                    peer.map(|p| p.0.ip()),
-                    &body,
-                );
-                async move { handle(req).await.into_response() }
+                  body| {
+                let app = app.clone();
+                let series = series.clone();
+                async move {
+                    // Read with a cap and a deadline, declared length or not (chunked, or
+                    // HTTP/2 without one), before anything else looks at the request.
+                    let cap = body_cap(path.as_str());
+                    let body =
+                        match crate::http::request::read_body_max(&app, &headers, body, cap).await
+                        {
+                            Ok(b) => b,
+                            Err(e) => return body_refused(&e).into_response(),
+                        };
+                    let req = ConsoleRequest::new(
+                        app,
+                        series,
+                        method,
+                        path.as_str(),
+                        &query,
+                        headers,
+                        authority.map(|a| a.to_string()),
+                        peer.map(|p| p.0.ip()),
+                        &body,
+                    );
+                    handle(req).await.into_response()
+                }
             },
         )
         .recover(|rejection: warp::Rejection| async move {
-            let page = if rejection.find::<TooLarge>().is_some() {
-                Page::plain(http::StatusCode::PAYLOAD_TOO_LARGE, "request too large")
-            } else {
-                Page::plain(http::StatusCode::BAD_REQUEST, "bad request")
-            };
+            let _ = rejection;
+            let page = Page::plain(http::StatusCode::BAD_REQUEST, "bad request");
             Ok::<_, std::convert::Infallible>(page.into_response())
         })
         .unify()

@@ -25,21 +25,51 @@ pub struct Admin {
 pub fn sign_in_error(e: &AuthError) -> String {
     match e {
         AuthError::Banned { .. } => "This account is banned.".into(),
-        _ => "Wrong email or password.".into(),
+        AuthError::BadCredentials | AuthError::NotFound(_) => "Wrong email or password.".into(),
+        AuthError::RateLimited { retry_after_secs } => {
+            format!("Too many sign-in attempts: try again in {retry_after_secs} s.")
+        }
+        AuthError::InvalidArgument(m) => format!("{m}."),
+        AuthError::Store(_) | AuthError::Unauthenticated(_) | AuthError::AlreadyExists(_) => {
+            "The server could not sign you in (see its log); try again.".into()
+        }
     }
 }
 
-/// Signs in with email and password; only admins get a console session.
-pub async fn sign_in(app: &App, email: &str, password: &str) -> Result<String, String> {
+/// Signs in with email and password; only admins get a console session. Wrong passwords
+/// from `peer`'s network are limited as the API limits them.
+pub async fn sign_in(
+    app: &App,
+    peer: Option<std::net::IpAddr>,
+    email: &str,
+    password: &str,
+) -> Result<String, String> {
+    if let Some(ip) = peer {
+        app.limiters.check_logins(ip).map_err(|retry_after_secs| {
+            app.metrics.rate_limited("auth");
+            sign_in_error(&AuthError::RateLimited { retry_after_secs })
+        })?;
+    }
     let cred = Credential::Email {
         email: email.trim().to_string(),
         password: password.to_string(),
     };
-    let done = app
+    let done = match app
         .auth
         .authenticate(cred, false, None, BTreeMap::new())
         .await
-        .map_err(|e| sign_in_error(&e))?;
+    {
+        Ok(done) => done,
+        Err(e) => {
+            if let (AuthError::BadCredentials, Some(ip)) = (&e, peer) {
+                app.limiters.wrong_password(ip);
+            }
+            if let AuthError::Store(err) = &e {
+                tracing::warn!(error = %err, "console sign-in failed on the store");
+            }
+            return Err(sign_in_error(&e));
+        }
+    };
     let token = done.session.token.clone();
     let claims = app
         .auth

@@ -280,7 +280,21 @@ where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
-    let max = app.config.server.max_body_bytes;
+    read_body_max(app, headers, body, app.config.server.max_body_bytes).await
+}
+
+/// Reads a body of at most `max` bytes (declared or chunked) within
+/// `http.body_read_timeout_secs`: 413 over the cap, 408 when it does not arrive in time.
+pub async fn read_body_max<S, B>(
+    app: &App,
+    headers: &HeaderMap,
+    body: S,
+    max: usize,
+) -> Result<Bytes, RpcError>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

@@ -22,12 +22,21 @@ fn https_addr(server: &TestServer) -> String {
         .to_string()
 }
 
-/// A raw TLS connection to the server, speaking `alpn`.
+/// A raw TLS connection to the server's API, speaking `alpn`.
 async fn tls_with(server: &TestServer, alpn: &[u8]) -> std::io::Result<TlsStream<TcpStream>> {
+    tls_to(server, &https_addr(server), alpn).await
+}
+
+/// A raw TLS connection to one of the server's listeners (`host:port`), speaking `alpn`.
+async fn tls_to(
+    server: &TestServer,
+    addr: &str,
+    alpn: &[u8],
+) -> std::io::Result<TlsStream<TcpStream>> {
     let cfg = outpost::client::tls_client_config(Trust::Pem(&server.local.cert_pem), &[alpn])
         .expect("TLS config");
     let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
-    let tcp = TcpStream::connect(https_addr(server)).await?;
+    let tcp = TcpStream::connect(addr).await?;
     let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
     connector.connect(name, tcp).await
 }
@@ -311,4 +320,37 @@ async fn wrong_keys_from_one_address_are_refused_after_a_few() {
         .await
         .unwrap_err();
     assert_eq!(e.status(), 429);
+}
+
+/// The console's listener caps bodies as the API does, declared or not: a chunked sign-in
+/// form (no length given) larger than the console's 64 KiB is refused with 413 before any
+/// sign-in, not buffered to its end.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_refuses_a_chunked_body_over_its_cap_before_sign_in() {
+    let server = TestServer::start().await;
+    let console = server.local.console.clone().expect("console address");
+    let mut s = tls_to(&server, console.trim_start_matches("https://"), b"http/1.1")
+        .await
+        .expect("TLS connection to the console");
+    s.write_all(
+        b"POST /login HTTP/1.1\r\nHost: localhost\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\n\
+          Transfer-Encoding: chunked\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    // 128 KiB in 16 KiB chunks, and no last chunk: the body never ends on its own.
+    let chunk = vec![b'a'; 16 * 1024];
+    for _ in 0..8 {
+        let mut frame = format!("{:x}\r\n", chunk.len()).into_bytes();
+        frame.extend_from_slice(&chunk);
+        frame.extend_from_slice(b"\r\n");
+        if s.write_all(&frame).await.is_err() {
+            break;
+        }
+    }
+    let head = read_head(&mut s, Duration::from_secs(10))
+        .await
+        .expect("an answer before the body ends");
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
 }

@@ -179,21 +179,21 @@ async fn preview(ctx: &Ctx<'_>, game: &str) -> Page {
     let moved = expected != current["version"];
     let body = html! {
         @if moved {
-            p.banner.err role="alert" { "Version " (compact(&current["version"])) " was saved since you started editing version " (compact(&expected)) ": the diff is against the newest version; saving will be refused unless you review it again." }
+            p.banner.err role="alert" { "Version " (compact(&current["version"])) " was saved since you started editing version " (compact(&expected)) ": the diff is against the newest version. Review your edit again from the editor below (it starts from the newest version) before you can save it." }
         }
         @if old == new {
             p { "Nothing differs from version " (compact(&current["version"])) ": saving would make no new version." }
         } @else {
             p { "Against version " (compact(&current["version"])) ":" }
             (diff_view(&old, &new))
-            form.inline method="post" action="/config/save" {
+            @if !moved { form.inline method="post" action="/config/save" {
                 (csrf(ctx))
                 input type="hidden" name="game" value=(game);
                 input type="hidden" name="config" value=(new);
                 input type="hidden" name="note" value=(note);
                 input type="hidden" name="expected_version" value=(compact(&current["version"]));
                 button type="submit" { "Save as a new version" }
-            }
+            } }
         }
         h2 { "Edit again" }
         (editor(ctx, game, &current["version"], &new, note))

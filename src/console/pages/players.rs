@@ -48,7 +48,7 @@ pub async fn search(ctx: &Ctx<'_>) -> Page {
                 }
             }
         }
-        h2 { "Newest accounts" }
+        h2 { "Accounts (the first 20 by id; search to find one)" }
         @match ctx.req.app.auth.list(20, None) {
             Ok(accounts) => {
                 @let rows: Vec<Value> = accounts.iter().map(crate::features::players::account_view).collect();

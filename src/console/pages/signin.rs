@@ -58,7 +58,7 @@ pub async fn submit(req: &ConsoleRequest) -> Page {
     }
     let email = req.form("email").unwrap_or_default();
     let password = req.form("password").unwrap_or_default();
-    match session::sign_in(&req.app, email, password).await {
+    match session::sign_in(&req.app, req.peer, email, password).await {
         Ok(token) => redirect("/").with_header(
             http::header::SET_COOKIE,
             session::set_cookie(&token, req.app.config.auth.session_ttl_secs as i64),
