@@ -561,23 +561,42 @@ impl MatchHandler for Arena {
         })
     }
 
-    fn join_attempt(&self, s: &ArenaMatch, _who: &Presence) -> Result<(), String> {
+    fn join_attempt(&self, s: &ArenaMatch, who: &Presence) -> Result<(), String> {
         if s.ending.is_some() {
             return Err("the match has ended".into());
         }
         if s.fighters.len() as u32 >= s.max_players {
             return Err("the match is full".into());
         }
+        // Removed for cheating is removed for the rest of the match: a rejoin would come
+        // back with its violations counted and never be removed again.
+        if s
+            .departed
+            .iter()
+            .any(|p| p.user_id == who.user_id && p.violations >= s.kick_after)
+        {
+            return Err(format!(
+                "you were removed from this match after {} anti-cheat violations",
+                s.kick_after
+            ));
+        }
         Ok(())
     }
 
     fn join(&self, s: &mut ArenaMatch, who: &mut Presence, _out: &mut Outbox) {
         // The seat's team (a backfill's join ticket), else the team the match was made
-        // with, else the smaller team (red on a tie).
+        // with, else the team a returning player left (their kills count for it), else
+        // the smaller team (red on a tie).
+        let returning = s
+            .departed
+            .iter()
+            .find(|p| p.user_id == who.user_id)
+            .and_then(|p| TEAMS.iter().position(|t| *t == p.team));
         let team = match who
             .seat_team
             .filter(|t| *t < TEAMS.len())
             .or_else(|| s.assigned.get(&who.user_id).copied())
+            .or(returning)
         {
             Some(t) => t,
             None => {
@@ -782,6 +801,34 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn a_returning_player_keeps_their_team_and_a_removed_cheater_stays_out() {
+        let (a, mut s) = arena(serde_json::json!({"kick_after": 3}));
+        let red = join(&a, &mut s, 0);
+        let _blue = join(&a, &mut s, 1);
+        let _red2 = join(&a, &mut s, 2);
+        assert_eq!(red.team.as_deref(), Some("red"));
+        // Red leads 2–1; the red player leaves and comes back: red again, not the smaller
+        // blue, so their kills and a win go with the team they earned them for.
+        a.leave(&mut s, &red, &mut Outbox::default());
+        let mut back = red.clone();
+        back.team = None;
+        a.join_attempt(&s, &back).unwrap();
+        a.join(&mut s, &mut back, &mut Outbox::default());
+        assert_eq!(back.team.as_deref(), Some("red"));
+
+        // Removed after `kick_after` violations: a rejoin is refused with the reason.
+        let i = s
+            .fighters
+            .iter()
+            .position(|f| f.user_id == back.user_id)
+            .unwrap();
+        s.fighters[i].violations = 3;
+        a.leave(&mut s, &back, &mut Outbox::default());
+        let refused = a.join_attempt(&s, &back).unwrap_err();
+        assert!(refused.contains("anti-cheat"), "{refused}");
     }
 
     #[test]
