@@ -428,6 +428,7 @@ pub fn spawn<H: MatchHandler>(
         slots: HashMap::new(),
         tick: 0,
         ended: None,
+        result_stored: false,
         close_reason: None,
         closed: None,
     };
@@ -445,6 +446,10 @@ struct MatchTask<H: MatchHandler> {
     tick: u64,
     /// `match_end`, held back until the result is stored.
     ended: Option<ServerMsg>,
+    /// The result went through `matches::finish` already (at the match's End): the one
+    /// `terminate` gives after the vote is the same match and is not fanned out twice
+    /// (a tied bracket room would open two replays).
+    result_stored: bool,
     /// Why the match closed, for `match_left` (default "match ended").
     close_reason: Option<String>,
     /// Told once the match has closed (an admin's `match_end` waits on it).
@@ -815,7 +820,7 @@ impl<H: MatchHandler> MatchTask<H> {
 
     /// Stores the result (and so the players' stats), then sends `match_end`. This match
     /// waits for the store; no other match does.
-    async fn announce_end(&self, msg: ServerMsg, result: Option<MatchResult>) {
+    async fn announce_end(&mut self, msg: ServerMsg, result: Option<MatchResult>) {
         if let Some(result) = result {
             self.store_result(result).await;
         }
@@ -853,7 +858,10 @@ impl<H: MatchHandler> MatchTask<H> {
         }
     }
 
-    async fn store_result(&self, mut result: MatchResult) {
+    async fn store_result(&mut self, mut result: MatchResult) {
+        if std::mem::replace(&mut self.result_stored, true) {
+            return;
+        }
         // A match a player set up counts only with enough distinct players: a player and an
         // alt account cannot farm wins. Matches the server made (matchmaking) always count.
         let min = self.node.cfg.min_players_for_stats;

@@ -179,7 +179,11 @@ pub async fn finish(
         // Too few distinct players for stats (win farming with an alt): no rating or XP either.
         return Ok(());
     }
-    crate::features::matchmaking::rate_result(game, result)?;
+    // A failed rating update does not hold back the players' achievements and XP.
+    if let Err(e) = crate::features::matchmaking::rate_result(game, result) {
+        tracing::warn!(error = %e, match_id = %result.match_id,
+            "match result stored; matchmaking ratings not updated");
+    }
     for p in &result.players {
         let achievements = crate::features::achievements::sync_stats(app, game, p.user_id).await;
         let source = crate::features::seasons::XpSource::Match {
