@@ -103,8 +103,9 @@ fn serve(rx: mpsc::Receiver<Job>) {
                 continue;
             }
         };
-        // A step that panics loses its round's answers (their callers see the committer's
-        // error), not the committer.
+        // Steps that panic are refused one by one (see `run_once`); a panic anywhere else
+        // loses this round's answers (their callers see the committer's error), not the
+        // committer.
         let round = std::panic::AssertUnwindSafe(|| run_round(&game, &vault, jobs));
         if std::panic::catch_unwind(round).is_err() {
             tracing::error!(game = %game.id(), "a write step panicked; its round was not answered");
@@ -149,10 +150,23 @@ fn run_round(game: &GameStore, vault: &Vault, mut jobs: Vec<Job>) {
         }
     }
     if answers.iter().any(|(_, r)| r.is_ok()) {
-        if let Err(e) = game.store().flush() {
-            let msg = RpcError::from(e).to_string();
-            for (job, _) in answers {
-                let _ = job.reply.send(Err(RpcError::Internal(msg.clone())));
+        // One retry: a transient I/O error should not cost the round its answers.
+        let flushed = game.store().flush().or_else(|_| game.store().flush());
+        if let Err(e) = flushed {
+            tracing::error!(game = %game.id(), error = %e, "flushing a round of writes failed");
+            // The applied steps are in the database but not known to be on disk: their
+            // callers are told so (not that they failed), and refused steps keep their
+            // own errors.
+            let unknown = format!(
+                "the write was applied but could not be made durable ({}): it may or may not survive a crash; retry it with an idempotency key",
+                RpcError::from(e)
+            );
+            for (job, answer) in answers {
+                let answer = match answer {
+                    Ok(_) => Err(RpcError::Unavailable(unknown.clone())),
+                    refused => refused,
+                };
+                let _ = job.reply.send(answer);
             }
             return;
         }
@@ -171,7 +185,19 @@ fn run_once(vault: &Vault, jobs: &[Job]) -> Result<Vec<Done>, (Option<usize>, Rp
             *failed.borrow_mut() = None;
             let mut done = Vec::with_capacity(jobs.len());
             for (i, job) in jobs.iter().enumerate() {
-                match (job.apply)(tx) {
+                // A step that panics is refused alone, like one that fails: the round goes
+                // on without it and its neighbours are answered.
+                let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    (job.apply)(tx)
+                }))
+                .unwrap_or_else(|_| {
+                    tracing::error!("a write step panicked: refused, nothing it wrote is kept");
+                    Err(Abort::Fail(RpcError::Internal(
+                        "the write failed inside the server (see its log); nothing was changed"
+                            .into(),
+                    )))
+                });
+                match applied {
                     Ok(d) => done.push(d),
                     Err(Abort::Sled(e)) => return Err(Abort::Sled(e)),
                     Err(Abort::Fail(e)) => {
@@ -224,6 +250,63 @@ mod tests {
             }
             Ok(new)
         }
+    }
+
+    /// Writes, then panics: a bug in one write's code.
+    struct Panics;
+
+    impl Step for Panics {
+        type Done = i64;
+        fn apply(&self, tx: &Txn) -> Result<i64, Abort<RpcError>> {
+            tx.insert(0, &Key::new().str("counter").u64(9), &1_000i64)?;
+            panic!("a bug in a write step");
+        }
+    }
+
+    #[test]
+    fn a_panicking_step_is_refused_alone_and_its_neighbours_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 0).unwrap();
+        let g = store.create_game("combine-panic", Default::default()).unwrap();
+        let game = store.game(g.id).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (ok, panicked) = rt.block_on(async {
+            let mut tasks = Vec::new();
+            for n in 0..200u64 {
+                let game = game.clone();
+                tasks.push(tokio::spawn(async move {
+                    if n % 10 == 3 {
+                        commit(&game, Panics).await.map(|_| false)
+                    } else {
+                        commit(&game, Move { counter: 0, delta: 1 }).await.map(|_| true)
+                    }
+                }));
+            }
+            let (mut ok, mut panicked) = (0, 0);
+            for t in tasks {
+                match t.await.unwrap() {
+                    Ok(_) => ok += 1,
+                    Err(RpcError::Internal(m)) => {
+                        assert!(m.contains("nothing was changed"), "{m}");
+                        panicked += 1
+                    }
+                    Err(e) => panic!("unexpected error {e}"),
+                }
+            }
+            (ok, panicked)
+        });
+        assert_eq!((ok, panicked), (180, 20));
+        let vault = Vault::open(&game).unwrap();
+        let counter = |c: u64| -> Option<i64> {
+            vault.tree(0).get(Key::new().str("counter").u64(c)).unwrap()
+        };
+        // Every good write landed once; nothing the panicking steps wrote was kept.
+        assert_eq!(counter(0), Some(180));
+        assert_eq!(counter(9), None);
     }
 
     #[test]
