@@ -90,15 +90,17 @@ pub async fn list(req: Req) -> Response {
     let result = async {
         let (_, game) = open(&req)?;
         let lo = uint_query(&req, "category_start", "categoryStart")?.unwrap_or(0);
-        let hi =
-            uint_query(&req, "category_end", "categoryEnd")?.unwrap_or(rules::MAX_CATEGORY as i64);
+        let end = uint_query(&req, "category_end", "categoryEnd")?;
+        let hi = end.unwrap_or(rules::MAX_CATEGORY as i64);
         if hi > rules::MAX_CATEGORY as i64 {
             return Err(RpcError::invalid(format!(
                 "category_end must be between 0 and {}, not {hi}",
                 rules::MAX_CATEGORY
             )));
         }
-        if hi < lo {
+        // As Nakama: the order is checked only when both were given; a start above every
+        // category simply matches none.
+        if end.is_some() && hi < lo {
             return Err(RpcError::invalid(format!(
                 "category_end ({hi}) must not be below category_start ({lo})"
             )));
@@ -189,7 +191,9 @@ async fn records(req: &Req, id: &str, around: Option<Uuid>) -> Result<Response, 
         cursor,
         around,
         owner_ids,
-        expiry: int_query(req, "expiry", "expiry")?,
+        // A tournament's records expire at its end (Nakama's `expiry_time`, which is the
+        // `next_reset` clients pass back): that is its only period, not an archived one.
+        expiry: int_query(req, "expiry", "expiry")?.filter(|e| *e != t.ends_at),
         viewer: Some(s.user_id),
     };
     let listing = if t.is_leaderboard() {
@@ -202,6 +206,16 @@ async fn records(req: &Req, id: &str, around: Option<Uuid>) -> Result<Response, 
     } else {
         Default::default()
     };
+    let mut listing = listing;
+    for r in listing
+        .records
+        .iter_mut()
+        .chain(listing.owner_records.iter_mut())
+    {
+        if r.expiry_time == 0 {
+            r.expiry_time = t.ends_at;
+        }
+    }
     Ok(json_reply(200, &list_json(&listing)))
 }
 

@@ -107,6 +107,12 @@ async fn nakama_tournament_rest_lists_joins_writes_and_reads_records() {
     want.sort();
     assert_eq!(both, want);
     assert!(second.get("cursor").is_none(), "last page: {second}");
+    // A start above every category, with no end given, matches nothing (as Nakama).
+    let none = client
+        .list_tournaments(&alice, "category_start=200")
+        .await
+        .unwrap();
+    assert!(ids(&none).is_empty(), "{none}");
     for (q, field) in [
         ("category_end=128", "category_end"),
         ("category_start=5&category_end=4", "category_end"),
@@ -212,6 +218,22 @@ async fn nakama_tournament_rest_lists_joins_writes_and_reads_records() {
     assert_eq!(rows[0]["rank"], "1");
     assert_eq!(rows[1]["owner_id"], json!(alice.user_id));
     assert_eq!(rows[1]["score"], "42");
+    // Records expire at the tournament's end, and passing that back as `expiry` (what a
+    // Nakama client does with `next_reset`) reads the same records, not an empty list.
+    let listed = client.list_tournaments(&alice, "").await.unwrap();
+    let end = find(&listed, &cup).unwrap()["next_reset"].as_i64().unwrap();
+    let expiry = rows[0]["expiry_time"].as_str().expect("expiry_time");
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(expiry)
+            .unwrap()
+            .timestamp(),
+        end
+    );
+    let by_expiry = client
+        .tournament_records(&alice, &cup, None, &format!("limit=10&expiry={end}"))
+        .await
+        .unwrap();
+    assert_eq!(by_expiry["records"], records["records"]);
     for q in [
         format!("owner_ids={}", alice.user_id),
         format!("ownerIds={}", alice.user_id),
