@@ -121,6 +121,7 @@ pub fn register(r: &mut Registry) {
     );
     r.server("tournament_report_match", Limit::Write, rpc::report_match);
     r.job(ADVANCE_JOB, lifecycle::job);
+    r.job_at_start(rooms::REOPEN_JOB, rooms::reopen_job);
 }
 
 pub fn tournament_key(id: Uuid) -> Key {

@@ -7,24 +7,31 @@
 //! (a player never came) is still reported by a server with `tournament_report_match`, as
 //! is one whose room was lost to a restart (rooms are opened when the bracket changes).
 
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::formats::{BracketError, MatchStatus, Outcome, Report};
 use super::model::State;
-use super::{bracket, get, lifecycle, TournamentError};
+use super::{bracket, get, lifecycle, Tournament, TournamentError, TOURNAMENTS};
 use crate::app::App;
 use crate::auth::UserId;
-use crate::features::matches::{self, Access, MatchResult, NewMatch};
+use crate::features::matches::{self, Access, MatchDirectory, MatchResult, NewMatch};
 use crate::features::notifications::{self, codes};
-use crate::store::{GameStore, Key};
+use crate::rpc::RpcError;
+use crate::store::{GameStore, Key, Tree};
 
-/// `g/<game>/tournament.id_stage_match`: a bracket match → its live match id (empty while
-/// it is being opened).
+/// `g/<game>/tournament.id_stage_match`: a bracket match → its current live match id (or a
+/// claim, `opening:<run>`, while it is being opened).
 pub const ROOMS: &str = "tournament.id_stage_match";
-/// `g/<game>/tournament.matchid`: a live match id → the bracket match it plays.
+/// `g/<game>/tournament.matchid`: a live match id → the bracket match it plays. A replaced
+/// room's link is removed, so a result it might still bring counts for nothing.
 pub const ROOM_LINKS: &str = "tournament.matchid";
+/// The job, scheduled at each server start in every game, that gives each ready bracket
+/// match whose room died with the last run a fresh room.
+pub const REOPEN_JOB: &str = "tournament_rooms_reopen";
 
 /// How a tournament's bracket matches are played live.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +50,29 @@ pub struct RoomLink {
     pub stage: usize,
     pub match_id: u32,
     pub players: [UserId; 2],
+    /// The server run that opened it ([`run_id`]); `None` for links stored before runs
+    /// were recorded (from an earlier run, then).
+    #[serde(default)]
+    pub run: Option<Uuid>,
+}
+
+/// This run of the server: live matches are in memory, so a room opened by another run is
+/// gone (or about to be), whatever its stored link says.
+pub fn run_id() -> Uuid {
+    static RUN: OnceLock<Uuid> = OnceLock::new();
+    *RUN.get_or_init(Uuid::new_v4)
+}
+
+const CLAIM: &str = "opening:";
+
+/// The claim this run puts on a bracket match while it opens its room.
+fn our_claim() -> String {
+    format!("{CLAIM}{}", run_id())
+}
+
+/// A claim rather than a live match id (`""` was the claim before runs were recorded).
+fn is_claim(v: &str) -> bool {
+    v.is_empty() || v.starts_with(CLAIM)
 }
 
 fn room_key(id: Uuid, stage: usize, match_id: u32) -> Key {
@@ -63,12 +93,16 @@ pub fn room_of(
     Ok(game
         .tree(ROOMS)?
         .get::<String>(room_key(id, stage, match_id))?
-        .filter(|m| !m.is_empty()))
+        .filter(|m| !is_claim(m)))
 }
 
-/// Opens a room for every ready match of the running stage that has none yet; returns the
-/// live match ids opened. Best effort: when realtime refuses (not running, full), the
-/// refusal is logged, the claim released, and a later change retries.
+/// Opens a room for every ready match of the running stage that has no room in this run;
+/// returns the live match ids opened. A match whose recorded room was opened by an earlier
+/// run of the server and is no longer live gets a fresh room (its stale links replaced);
+/// if that room's result had been stored but not reported (a crash in between), it is
+/// reported first. A room that ended in this run was settled by its own result and is left
+/// alone. Best effort: when realtime refuses (not running, full), the refusal is logged,
+/// the claim released, and a later change (or the next start) retries.
 pub async fn open_ready(
     app: &App,
     game: &GameStore,
@@ -81,9 +115,6 @@ pub async fn open_ready(
     if t.state != State::Active {
         return Ok(Vec::new());
     }
-    let Some(b) = bracket(game, id, t.stage)? else {
-        return Ok(Vec::new());
-    };
     let dir = match matches::directory(app) {
         Ok(d) => d,
         Err(e) => {
@@ -91,15 +122,19 @@ pub async fn open_ready(
             return Ok(Vec::new());
         }
     };
+    report_lost_results(game, &*dir, id, t.stage).await?;
+    let Some(b) = bracket(game, id, t.stage)? else {
+        return Ok(Vec::new());
+    };
     let (rooms, links) = (game.tree(ROOMS)?, game.tree(ROOM_LINKS)?);
     let mut opened = Vec::new();
     for m in b.matches.iter().filter(|m| m.status == MatchStatus::Ready) {
         let Some((a, c)) = m.players() else { continue };
         let key = room_key(id, t.stage, m.id);
         // Claim the match first: two callers never open two rooms for it.
-        if !rooms.insert_new(&key, &String::new())? {
+        let Some(replaced) = claim(game, &*dir, &key)? else {
             continue;
-        }
+        };
         let mut params = plan.params.clone();
         params.entry("max_players").or_insert(json!(2));
         params.insert(
@@ -135,11 +170,16 @@ pub async fn open_ready(
             stage: t.stage,
             match_id: m.id,
             players: [a, c],
+            run: Some(run_id()),
         };
         links.insert(link_key(&live.match_id), &link)?;
         rooms.insert(&key, &live.match_id)?;
+        if let Some(old) = &replaced {
+            tracing::info!(tournament_id = %id, match_id = m.id, old_room = %old,
+                new_room = %live.match_id, "bracket room lost with an earlier run: reopened");
+        }
         for (me, other) in [(a, c), (c, a)] {
-            let content: Map<String, Value> = json!({
+            let mut content: Map<String, Value> = json!({
                 "tournament_id": id,
                 "stage": t.stage,
                 "bracket_match_id": m.id,
@@ -150,6 +190,9 @@ pub async fn open_ready(
             .as_object()
             .cloned()
             .unwrap_or_default();
+            if let Some(old) = &replaced {
+                content.insert("replaces_match_id".into(), json!(old));
+            }
             if let Err(e) = notifications::notify(
                 &app.bus,
                 game,
@@ -167,12 +210,105 @@ pub async fn open_ready(
     Ok(opened)
 }
 
-/// A live match ended: when it plays a bracket match, its result is reported there (the
-/// player on the winning team wins; the scores are the teams'), then the rooms of the
-/// matches that became ready are opened. A draw both players played is reported as a draw
-/// (round robin, Swiss), or replayed in a new room (elimination has no draws). A match
-/// without a winner that a player missed is left for a server to report. Reporting again
-/// after a crash is refused by the bracket as already decided, which changes nothing.
+/// Claims a ready bracket match for this run to open its room, in one transaction: when it
+/// has no room, when its claim was left by an earlier run (a crash mid-open), or when its
+/// room was opened by an earlier run and is not live (then that room's link is removed and
+/// its id returned). `None` when the match keeps what it has: a live room, a claim of this
+/// run, or a room that ended in this run.
+fn claim(
+    game: &GameStore,
+    dir: &dyn MatchDirectory,
+    key: &Key,
+) -> Result<Option<Option<String>>, TournamentError> {
+    let (rooms, links) = (game.tree(ROOMS)?, game.tree(ROOM_LINKS)?);
+    let ours = our_claim();
+    Tree::transaction(&[&rooms, &links], |tx| {
+        let mut replaced = None;
+        match tx.get::<String, TournamentError>(0, key)? {
+            None => {}
+            Some(v) if is_claim(&v) => {
+                if v == ours {
+                    return Ok(None);
+                }
+            }
+            Some(live) => {
+                let link: Option<RoomLink> = tx.get(1, link_key(&live))?;
+                if !lost(link.as_ref(), dir, game, &live) {
+                    return Ok(None);
+                }
+                tx.remove(1, link_key(&live))?;
+                replaced = Some(live);
+            }
+        }
+        tx.insert(0, key, &ours)?;
+        Ok(Some(replaced))
+    })
+}
+
+/// A recorded room is lost when an earlier run opened it and it is not live here.
+fn lost(link: Option<&RoomLink>, dir: &dyn MatchDirectory, game: &GameStore, live: &str) -> bool {
+    link.is_none_or(|l| l.run != Some(run_id())) && dir.find(game.id(), live).is_none()
+}
+
+/// Reports the stored results of lost rooms of the running stage whose report a crash cut
+/// short (stored by `matches::finish`, the bracket not told), before anything is reopened.
+async fn report_lost_results(
+    game: &GameStore,
+    dir: &dyn MatchDirectory,
+    id: Uuid,
+    stage: usize,
+) -> Result<(), TournamentError> {
+    let Some(b) = bracket(game, id, stage)? else {
+        return Ok(());
+    };
+    let links = game.tree(ROOM_LINKS)?;
+    for m in b.matches.iter().filter(|m| m.status == MatchStatus::Ready) {
+        let Some(live) = room_of(game, id, stage, m.id)? else {
+            continue;
+        };
+        let Some(link) = links.get::<RoomLink>(link_key(&live))? else {
+            continue;
+        };
+        if !lost(Some(&link), dir, game, &live) {
+            continue;
+        }
+        if let Some(result) = matches::load_result(game, &live)? {
+            apply(game, &link, &result).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The job [`REOPEN_JOB`]: at a start, every running tournament with rooms gets a fresh
+/// room for each ready match whose room died with the last run. Realtime not running yet
+/// is an error, so the scheduler tries again.
+pub async fn reopen_job(app: App, game: GameStore, _subject: String) -> Result<(), RpcError> {
+    matches::directory(&app)?;
+    let running: Vec<Uuid> = game
+        .tree(TOURNAMENTS)?
+        .iter::<Tournament>()
+        .filter_map(|r| match r {
+            Ok((_, t)) => (t.state == State::Active && t.rooms.is_some()).then_some(Ok(t.id)),
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<Result<_, _>>()?;
+    for id in running {
+        let opened = open_ready(&app, &game, id).await?;
+        if !opened.is_empty() {
+            tracing::info!(tournament_id = %id, rooms = opened.len(), "bracket rooms opened at start");
+        }
+    }
+    Ok(())
+}
+
+/// A live match ended: when it is the current room of a bracket match, its result is
+/// reported there (the player on the winning team wins; the scores are the teams'), then
+/// the rooms of the matches that became ready are opened. A draw both players played is
+/// reported as a draw (round robin, Swiss), or replayed in a new room (elimination has no
+/// draws). A match without a winner that a player missed is left for a server to report.
+/// Reporting again after a crash is refused by the bracket as already decided, which
+/// changes nothing; a room that was replaced (lost with a restart, or drawn and replayed)
+/// no longer counts.
 pub async fn match_finished(
     app: &App,
     game: &GameStore,
@@ -184,6 +320,26 @@ pub async fn match_finished(
     else {
         return Ok(());
     };
+    if apply(game, &link, result).await? {
+        open_ready(app, game, link.tournament_id).await?;
+    }
+    Ok(())
+}
+
+/// Reports a room's result into its bracket match when the room is still that match's
+/// current one; true when the bracket changed (decided, or a drawn elimination match
+/// cleared for its replay).
+async fn apply(
+    game: &GameStore,
+    link: &RoomLink,
+    result: &MatchResult,
+) -> Result<bool, TournamentError> {
+    let key = room_key(link.tournament_id, link.stage, link.match_id);
+    if game.tree(ROOMS)?.get::<String>(&key)?.as_deref() != Some(result.match_id.as_str()) {
+        tracing::info!(match_id = %result.match_id, tournament_id = %link.tournament_id,
+            "result of a replaced tournament room not applied");
+        return Ok(false);
+    }
     let [a, b] = link.players;
     let both_played = [a, b]
         .iter()
@@ -201,7 +357,7 @@ pub async fn match_finished(
         _ => {
             tracing::info!(match_id = %result.match_id, tournament_id = %link.tournament_id,
                 "tournament room ended without both players: left for tournament_report_match");
-            return Ok(());
+            return Ok(false);
         }
     };
     // Each player's team score (the winner's is the highest).
@@ -224,19 +380,17 @@ pub async fn match_finished(
     )
     .await
     {
-        Ok(_) => {}
+        Ok(_) => Ok(true),
         // Elimination has no draws: the two play again in a new room.
         Err(TournamentError::Bracket(BracketError::DrawNotAllowed(_))) => {
-            game.tree(ROOMS)?
-                .remove(room_key(link.tournament_id, link.stage, link.match_id))?;
+            game.tree(ROOMS)?.remove(&key)?;
+            Ok(true)
         }
         // Decided meanwhile (a server reported it, or this ran before a crash).
         Err(TournamentError::Bracket(e)) => {
             tracing::info!(error = %e, match_id = %result.match_id, "tournament room result not applied");
-            return Ok(());
+            Ok(false)
         }
-        Err(e) => return Err(e),
+        Err(e) => Err(e),
     }
-    open_ready(app, game, link.tournament_id).await?;
-    Ok(())
 }
