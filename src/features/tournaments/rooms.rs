@@ -394,3 +394,299 @@ async fn apply(
         Err(e) => Err(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::features::matches::{
+        DirectoryError, Endpoint, LiveMatch, MatchPlayer, PlayerResult, Presence, RealtimeStats,
+        Ticket,
+    };
+    use crate::features::tournaments::formats::{Bracket, BracketFormat};
+    use crate::features::tournaments::{bracket_key, tournament_key, BRACKETS};
+    use crate::store::GameId;
+
+    /// A live-match directory that only remembers which matches it opened and which are
+    /// still live.
+    #[derive(Default)]
+    struct Rooms {
+        live: Mutex<Vec<String>>,
+    }
+
+    impl MatchDirectory for Rooms {
+        fn create_with(
+            &self,
+            new: NewMatch,
+            _access: Access,
+        ) -> Result<(LiveMatch, Option<String>), DirectoryError> {
+            let m = LiveMatch {
+                match_id: Uuid::new_v4().to_string(),
+                mode: new.mode,
+                label: new.label,
+                size: 0,
+                max_size: 2,
+                tick_rate: 20,
+                private: new.private,
+                created_at: 0,
+                map: None,
+                kill_limit: None,
+                time_limit_secs: None,
+            };
+            self.live.lock().unwrap().push(m.match_id.clone());
+            Ok((m, None))
+        }
+        fn find(&self, _game: GameId, match_id: &str) -> Option<LiveMatch> {
+            let live = self.live.lock().unwrap().iter().any(|m| m == match_id);
+            live.then(|| LiveMatch {
+                match_id: match_id.into(),
+                mode: "arena".into(),
+                label: String::new(),
+                size: 0,
+                max_size: 2,
+                tick_rate: 20,
+                private: true,
+                created_at: 0,
+                map: None,
+                kill_limit: None,
+                time_limit_secs: None,
+            })
+        }
+        fn list(&self, _: GameId, _: Option<&str>, _: Option<&str>, _: usize) -> Vec<LiveMatch> {
+            Vec::new()
+        }
+        fn ticket(
+            &self,
+            _: GameId,
+            m: &str,
+            _: UserId,
+            _: Option<usize>,
+        ) -> Result<Ticket, DirectoryError> {
+            Err(DirectoryError::NotFound(m.into()))
+        }
+        fn ticket_for_player(
+            &self,
+            _: GameId,
+            m: &str,
+            _: UserId,
+            _: Option<&str>,
+        ) -> Result<Ticket, DirectoryError> {
+            Err(DirectoryError::NotFound(m.into()))
+        }
+        fn presences(&self, _: GameId, _: &[UserId]) -> Vec<Presence> {
+            Vec::new()
+        }
+        fn presences_seen_by(&self, _: GameId, _: &[UserId], _: UserId) -> Vec<Presence> {
+            Vec::new()
+        }
+        fn all(&self, _: GameId, _: usize) -> Vec<(LiveMatch, Vec<MatchPlayer>)> {
+            Vec::new()
+        }
+        fn end(
+            &self,
+            _: GameId,
+            m: &str,
+            _: &str,
+        ) -> Result<(LiveMatch, tokio::sync::oneshot::Receiver<()>), DirectoryError> {
+            Err(DirectoryError::NotFound(m.into()))
+        }
+        fn endpoint(&self) -> Endpoint {
+            Endpoint {
+                host: "127.0.0.1".into(),
+                port: 0,
+                alpn: "outpost/1".into(),
+            }
+        }
+        fn stats(&self, _: bool) -> RealtimeStats {
+            RealtimeStats::default()
+        }
+    }
+
+    struct Setup {
+        app: App,
+        game: GameStore,
+        rooms: Arc<Rooms>,
+        id: Uuid,
+        /// Match 0's players.
+        pair: [UserId; 2],
+        _dir: tempfile::TempDir,
+    }
+
+    /// A running single-elimination tournament of four with rooms, its bracket seeded; no
+    /// room opened yet.
+    fn setup() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = crate::config::Config::default();
+        cfg.server.data_dir = dir.path().join("data");
+        let store = crate::store::Store::open(&cfg.server.data_dir, 100).unwrap();
+        let (secrets, _) = crate::auth::secrets::load_or_create(&cfg.server.data_dir).unwrap();
+        let app = App::new(cfg, store.clone(), secrets).unwrap();
+        let rooms = Arc::new(Rooms::default());
+        let _ = app.matches.set(rooms.clone());
+        let game = store
+            .game(store.create_game("g", Default::default()).unwrap().id)
+            .unwrap();
+        let id = Uuid::new_v4();
+        let t: Tournament = serde_json::from_value(json!({
+            "id": id, "title": "Cup", "stages": [{"format": {"format": "bracket",
+                "type": "single_elimination"}}],
+            "max_players": 4, "registration_at": 0, "starts_at": 0, "ends_at": i64::MAX / 2,
+            "rooms": {"mode": "arena"}, "state": "active", "players": 4, "created_at": 0,
+        }))
+        .unwrap();
+        game.tree(TOURNAMENTS)
+            .unwrap()
+            .insert(tournament_key(id), &t)
+            .unwrap();
+        let players: Vec<UserId> = (0..4).map(|_| Uuid::new_v4()).collect();
+        let b: Bracket = BracketFormat::SingleElimination { third_place: false }
+            .rules()
+            .start(&players)
+            .unwrap();
+        let (a, c) = b.matches[0].players().unwrap();
+        game.tree(BRACKETS)
+            .unwrap()
+            .insert(bracket_key(id, 0), &b)
+            .unwrap();
+        Setup {
+            app,
+            game,
+            rooms,
+            id,
+            pair: [a, c],
+            _dir: dir,
+        }
+    }
+
+    impl Setup {
+        /// Records `live` as match 0's room, opened by `run`, as an earlier server left it.
+        fn recorded(&self, live: &str, run: Option<Uuid>) {
+            self.game
+                .tree(ROOMS)
+                .unwrap()
+                .insert(room_key(self.id, 0, 0), &live.to_string())
+                .unwrap();
+            let link = RoomLink {
+                tournament_id: self.id,
+                stage: 0,
+                match_id: 0,
+                players: self.pair,
+                run,
+            };
+            if !is_claim(live) {
+                self.game
+                    .tree(ROOM_LINKS)
+                    .unwrap()
+                    .insert(link_key(live), &link)
+                    .unwrap();
+            }
+        }
+
+        /// A finished room in which `winner` (of match 0's pair) beat the other.
+        fn won_by(&self, live: &str, winner: UserId) -> MatchResult {
+            let line = |u: UserId, team: &str| PlayerResult {
+                user_id: u,
+                username: String::new(),
+                team: team.into(),
+                kills: 0,
+                deaths: 0,
+                score: 0,
+                violations: 0,
+            };
+            let loser = if winner == self.pair[0] {
+                self.pair[1]
+            } else {
+                self.pair[0]
+            };
+            MatchResult {
+                match_id: live.into(),
+                mode: "arena".into(),
+                label: String::new(),
+                map: String::new(),
+                winner: Some("red".into()),
+                reason: "kill_limit".into(),
+                team_scores: BTreeMap::from([("red".into(), 1), ("blue".into(), 0)]),
+                started_at: 0,
+                ended_at: 1,
+                duration_ms: 1,
+                players: vec![line(winner, "red"), line(loser, "blue")],
+                stats_counted: true,
+            }
+        }
+
+        fn winner(&self) -> Option<UserId> {
+            bracket(&self.game, self.id, 0).unwrap().unwrap().matches[0].winner
+        }
+
+        fn room(&self) -> Option<String> {
+            room_of(&self.game, self.id, 0, 0).unwrap()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_room_lost_with_an_earlier_run_is_replaced_and_its_late_result_ignored() {
+        let s = setup();
+        s.recorded("old-room", Some(Uuid::new_v4()));
+        let opened = open_ready(&s.app, &s.game, s.id).await.unwrap();
+        // Both first-round matches: match 0 reopened, match 1 opened for the first time.
+        assert_eq!(opened.len(), 2);
+        let new = s.room().unwrap();
+        assert!(opened.contains(&new) && new != "old-room");
+        assert!(s
+            .game
+            .tree(ROOM_LINKS)
+            .unwrap()
+            .get::<RoomLink>(link_key("old-room"))
+            .unwrap()
+            .is_none());
+        // Live in this run: looked at again, nothing is opened twice.
+        assert!(open_ready(&s.app, &s.game, s.id).await.unwrap().is_empty());
+        assert_eq!(s.rooms.live.lock().unwrap().len(), 2);
+        // The dead room's result counts for nothing; the new room's counts once.
+        match_finished(&s.app, &s.game, &s.won_by("old-room", s.pair[1]))
+            .await
+            .unwrap();
+        assert_eq!(s.winner(), None);
+        match_finished(&s.app, &s.game, &s.won_by(&new, s.pair[0]))
+            .await
+            .unwrap();
+        assert_eq!(s.winner(), Some(s.pair[0]));
+        match_finished(&s.app, &s.game, &s.won_by(&new, s.pair[1]))
+            .await
+            .unwrap();
+        assert_eq!(s.winner(), Some(s.pair[0]));
+    }
+
+    #[tokio::test]
+    async fn a_lost_rooms_stored_result_is_reported_instead_of_reopening() {
+        let s = setup();
+        s.recorded("old-room", None);
+        // The room finished and its result was stored; a crash came before the report.
+        matches::record_result(&s.game, &s.won_by("old-room", s.pair[1])).unwrap();
+        let opened = open_ready(&s.app, &s.game, s.id).await.unwrap();
+        assert_eq!(s.winner(), Some(s.pair[1]));
+        assert_eq!(opened.len(), 1, "only match 1 gets a room");
+        assert_eq!(s.room().as_deref(), Some("old-room"));
+    }
+
+    #[tokio::test]
+    async fn rooms_and_claims_of_this_run_are_kept_and_an_earlier_runs_claim_is_taken() {
+        let s = setup();
+        // A room of this run that ended (settled by its own result, or left for a server).
+        s.recorded("ended-room", Some(run_id()));
+        open_ready(&s.app, &s.game, s.id).await.unwrap();
+        assert_eq!(s.room().as_deref(), Some("ended-room"));
+        // Another task of this run is opening it.
+        s.recorded(&our_claim(), None);
+        open_ready(&s.app, &s.game, s.id).await.unwrap();
+        assert_eq!(s.room(), None);
+        // An earlier run crashed while opening it (also the claim's old form, "").
+        for stale in [format!("{CLAIM}{}", Uuid::new_v4()), String::new()] {
+            s.recorded(&stale, None);
+            let opened = open_ready(&s.app, &s.game, s.id).await.unwrap();
+            assert_eq!(opened, vec![s.room().unwrap()]);
+        }
+    }
+}
