@@ -9,7 +9,8 @@
 //! Recurring tournaments (daily, weekly, monthly) create their next instance as they start.
 //!
 //! With `rooms`, each bracket match that becomes ready is opened as a private QUIC room for
-//! its two players and its result reports itself ([`rooms`]).
+//! its two players and its result reports itself; rooms lost to a restart are reopened at
+//! the next start ([`rooms`]).
 //!
 //! The bracket formats are pure ([`formats`]); this module stores, schedules and pays.
 

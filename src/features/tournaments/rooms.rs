@@ -4,8 +4,18 @@
 //! notification. When that live match ends, its result reports itself into the bracket
 //! through [`match_finished`], which `matches::finish` (the one fan-out of match results)
 //! calls; a draw in elimination is replayed in a new room. A match a room could not settle
-//! (a player never came) is still reported by a server with `tournament_report_match`, as
-//! is one whose room was lost to a restart (rooms are opened when the bracket changes).
+//! (a player never came) is still reported by a server with `tournament_report_match`.
+//!
+//! Live matches are in memory, so a restart ends every room. Each room's link records the
+//! server run that opened it ([`run_id`]); at every start the job [`REOPEN_JOB`]
+//! (registered with `Registry::job_at_start`) runs [`open_ready`] for each running
+//! tournament with rooms, and so does every bracket change: a ready match whose room was
+//! opened by an earlier run and is not live gets a fresh room, both players are invited and
+//! told again, and the dead room's link is removed. Only a bracket match's current room
+//! reports ([`match_finished`] checks), and the bracket refuses a decided match, so a
+//! result counts once; a dead room's result stored but never reported (a crash between the
+//! two) is reported instead of reopening. A room of this run is never reopened: live, it is
+//! being played; ended, its own result settled it.
 
 use std::sync::OnceLock;
 
@@ -225,12 +235,11 @@ fn claim(
     Tree::transaction(&[&rooms, &links], |tx| {
         let mut replaced = None;
         match tx.get::<String, TournamentError>(0, key)? {
+            // Another task of this run is opening it.
+            Some(v) if v == ours => return Ok(None),
+            // No room yet, or an earlier run's claim (a crash mid-open).
             None => {}
-            Some(v) if is_claim(&v) => {
-                if v == ours {
-                    return Ok(None);
-                }
-            }
+            Some(v) if is_claim(&v) => {}
             Some(live) => {
                 let link: Option<RoomLink> = tx.get(1, link_key(&live))?;
                 if !lost(link.as_ref(), dir, game, &live) {
