@@ -119,10 +119,7 @@ pub async fn open_ready(
     id: Uuid,
 ) -> Result<Vec<String>, TournamentError> {
     let t = get(game, id)?;
-    let Some(plan) = &t.rooms else {
-        return Ok(Vec::new());
-    };
-    if t.state != State::Active {
+    if t.rooms.is_none() || t.state != State::Active {
         return Ok(Vec::new());
     }
     let dir = match matches::directory(app) {
@@ -132,7 +129,18 @@ pub async fn open_ready(
             return Ok(Vec::new());
         }
     };
-    report_lost_results(game, &*dir, id, t.stage).await?;
+    // A late report may end the stage or the tournament: read it again after.
+    let t = if report_lost_results(game, &*dir, id, t.stage).await? {
+        get(game, id)?
+    } else {
+        t
+    };
+    let Some(plan) = &t.rooms else {
+        return Ok(Vec::new());
+    };
+    if t.state != State::Active {
+        return Ok(Vec::new());
+    }
     let Some(b) = bracket(game, id, t.stage)? else {
         return Ok(Vec::new());
     };
@@ -260,16 +268,18 @@ fn lost(link: Option<&RoomLink>, dir: &dyn MatchDirectory, game: &GameStore, liv
 }
 
 /// Reports the stored results of lost rooms of the running stage whose report a crash cut
-/// short (stored by `matches::finish`, the bracket not told), before anything is reopened.
+/// short (stored by `matches::finish`, the bracket not told), before anything is reopened;
+/// true when the bracket changed.
 async fn report_lost_results(
     game: &GameStore,
     dir: &dyn MatchDirectory,
     id: Uuid,
     stage: usize,
-) -> Result<(), TournamentError> {
+) -> Result<bool, TournamentError> {
     let Some(b) = bracket(game, id, stage)? else {
-        return Ok(());
+        return Ok(false);
     };
+    let mut changed = false;
     let links = game.tree(ROOM_LINKS)?;
     for m in b.matches.iter().filter(|m| m.status == MatchStatus::Ready) {
         let Some(live) = room_of(game, id, stage, m.id)? else {
@@ -281,11 +291,19 @@ async fn report_lost_results(
         if !lost(Some(&link), dir, game, &live) {
             continue;
         }
-        if let Some(result) = matches::load_result(game, &live)? {
-            apply(game, &link, &result).await?;
+        let Some(result) = matches::load_result(game, &live)? else {
+            continue;
+        };
+        match apply(game, &link, &result).await {
+            Ok(c) => changed |= c,
+            // An earlier report ended the stage or the tournament meanwhile.
+            Err(TournamentError::NotNow(m)) => {
+                tracing::info!(match_id = %live, reason = %m, "lost tournament room's result not applied");
+            }
+            Err(e) => return Err(e),
         }
     }
-    Ok(())
+    Ok(changed)
 }
 
 /// The job [`REOPEN_JOB`]: at a start, every running tournament with rooms gets a fresh
