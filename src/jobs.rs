@@ -9,6 +9,7 @@ use crate::app::App;
 
 /// Runs until `stop` turns true.
 pub async fn run(app: App, mut stop: watch::Receiver<bool>) {
+    schedule_start_jobs(&app);
     let mut sweep = tokio::time::interval(Duration::from_secs(30));
     // Stored jobs: at start (what fell due while the server was down), then every second,
     // and at once when a game's clock moves.
@@ -37,6 +38,25 @@ pub async fn run(app: App, mut stop: watch::Receiver<bool>) {
                     Ok(Err(e)) => tracing::warn!(error = %e, "pruning revocations failed"),
                     _ => {}
                 }
+            }
+        }
+    }
+}
+
+/// Puts the kinds registered with `Registry::job_at_start` in every game's schedule, due
+/// now; the first round of due jobs (right after) runs them.
+fn schedule_start_jobs(app: &App) {
+    let kinds = app.registry.start_jobs();
+    if kinds.is_empty() {
+        return;
+    }
+    for record in app.store.games() {
+        let Ok(game) = app.store.game(record.id) else {
+            continue;
+        };
+        for kind in kinds {
+            if let Err(e) = crate::features::schedule::at(&game, game.now(), kind, "") {
+                tracing::error!(game = %record.id, kind, error = %e, "start job not scheduled");
             }
         }
     }

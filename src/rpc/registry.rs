@@ -36,6 +36,8 @@ pub struct Entry {
 pub struct Registry {
     entries: HashMap<String, Entry>,
     jobs: HashMap<&'static str, JobHandler>,
+    /// Job kinds put in every game's schedule, due at once, each time the server starts.
+    at_start: Vec<&'static str>,
 }
 
 /// Decodes a payload into a request type; the error names the field that is wrong.
@@ -146,6 +148,25 @@ impl Registry {
                 Box::pin(async move { f(app, game, subject).await })
             }),
         );
+    }
+
+    /// Registers a job kind (as [`Registry::job`]) that the scheduler also puts in every
+    /// game's schedule, due at once with an empty subject, each time the server starts: for
+    /// a feature that must look again at what lived only in the memory of the last run (live
+    /// rooms). Being a stored job, a failure is retried later, and a start cut short runs it
+    /// at the next start.
+    pub fn job_at_start<F, Fut>(&mut self, kind: &'static str, f: F)
+    where
+        F: Fn(App, GameStore, String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), RpcError>> + Send + 'static,
+    {
+        self.job(kind, f);
+        self.at_start.push(kind);
+    }
+
+    /// The job kinds to schedule in every game at each start.
+    pub fn start_jobs(&self) -> &[&'static str] {
+        &self.at_start
     }
 
     /// The handler of a job kind.

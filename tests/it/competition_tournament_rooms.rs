@@ -27,7 +27,7 @@ async fn room(p: &Player, game: &str, id: &str) -> Option<String> {
 /// Both players take tickets with `room_join` and join the room over QUIC, Alice first (red);
 /// Alice fires along +x at Bob at his spawn when `fire`, else both idle; returns the
 /// scoreboard's winner at the match's end.
-async fn play(
+pub(crate) async fn play(
     server: &TestServer,
     game: &str,
     room: &str,

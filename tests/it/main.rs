@@ -6,6 +6,7 @@ mod competition_leaderboards;
 mod competition_leagues;
 mod competition_tournament_rest;
 mod competition_tournament_rooms;
+mod competition_tournament_rooms_restart;
 mod competition_tournaments;
 mod console_actions;
 mod console_browser;

@@ -9,7 +9,8 @@
 //! Recurring tournaments (daily, weekly, monthly) create their next instance as they start.
 //!
 //! With `rooms`, each bracket match that becomes ready is opened as a private QUIC room for
-//! its two players and its result reports itself ([`rooms`]).
+//! its two players and its result reports itself; rooms lost to a restart are reopened at
+//! the next start ([`rooms`]).
 //!
 //! The bracket formats are pure ([`formats`]); this module stores, schedules and pays.
 
@@ -121,6 +122,7 @@ pub fn register(r: &mut Registry) {
     );
     r.server("tournament_report_match", Limit::Write, rpc::report_match);
     r.job(ADVANCE_JOB, lifecycle::job);
+    r.job_at_start(rooms::REOPEN_JOB, rooms::reopen_job);
 }
 
 pub fn tournament_key(id: Uuid) -> Key {
