@@ -106,12 +106,12 @@ fn routes(
                     // Read with a cap and a deadline, declared length or not (chunked, or
                     // HTTP/2 without one), before anything else looks at the request.
                     let cap = body_cap(path.as_str());
-                    let body =
-                        match crate::http::request::read_body_max(&app, &headers, body, cap).await
-                        {
-                            Ok(b) => b,
-                            Err(e) => return body_refused(&e).into_response(),
-                        };
+                    let body = match crate::http::request::read_body_max(&app, &headers, body, cap)
+                        .await
+                    {
+                        Ok(b) => b,
+                        Err(e) => return body_refused(&e).into_response(),
+                    };
                     let req = ConsoleRequest::new(
                         app,
                         series,

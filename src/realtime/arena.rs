@@ -570,8 +570,7 @@ impl MatchHandler for Arena {
         }
         // Removed for cheating is removed for the rest of the match: a rejoin would come
         // back with its violations counted and never be removed again.
-        if s
-            .departed
+        if s.departed
             .iter()
             .any(|p| p.user_id == who.user_id && p.violations >= s.kick_after)
         {

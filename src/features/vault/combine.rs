@@ -187,16 +187,17 @@ fn run_once(vault: &Vault, jobs: &[Job]) -> Result<Vec<Done>, (Option<usize>, Rp
             for (i, job) in jobs.iter().enumerate() {
                 // A step that panics is refused alone, like one that fails: the round goes
                 // on without it and its neighbours are answered.
-                let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    (job.apply)(tx)
-                }))
-                .unwrap_or_else(|_| {
-                    tracing::error!("a write step panicked: refused, nothing it wrote is kept");
-                    Err(Abort::Fail(RpcError::Internal(
+                let applied =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (job.apply)(tx)))
+                        .unwrap_or_else(|_| {
+                            tracing::error!(
+                                "a write step panicked: refused, nothing it wrote is kept"
+                            );
+                            Err(Abort::Fail(RpcError::Internal(
                         "the write failed inside the server (see its log); nothing was changed"
                             .into(),
                     )))
-                });
+                        });
                 match applied {
                     Ok(d) => done.push(d),
                     Err(Abort::Sled(e)) => return Err(Abort::Sled(e)),
@@ -267,7 +268,9 @@ mod tests {
     fn a_panicking_step_is_refused_alone_and_its_neighbours_commit() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), 0).unwrap();
-        let g = store.create_game("combine-panic", Default::default()).unwrap();
+        let g = store
+            .create_game("combine-panic", Default::default())
+            .unwrap();
         let game = store.game(g.id).unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -282,7 +285,15 @@ mod tests {
                     if n % 10 == 3 {
                         commit(&game, Panics).await.map(|_| false)
                     } else {
-                        commit(&game, Move { counter: 0, delta: 1 }).await.map(|_| true)
+                        commit(
+                            &game,
+                            Move {
+                                counter: 0,
+                                delta: 1,
+                            },
+                        )
+                        .await
+                        .map(|_| true)
                     }
                 }));
             }
