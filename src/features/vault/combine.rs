@@ -259,7 +259,7 @@ mod tests {
     impl Step for Panics {
         type Done = i64;
         fn apply(&self, tx: &Txn) -> Result<i64, Abort<RpcError>> {
-            tx.insert(0, &Key::new().str("counter").u64(9), &1_000i64)?;
+            tx.insert(0, Key::new().str("counter").u64(9), &1_000i64)?;
             panic!("a bug in a write step");
         }
     }
