@@ -185,20 +185,7 @@ fn run_once(vault: &Vault, jobs: &[Job]) -> Result<Vec<Done>, (Option<usize>, Rp
             *failed.borrow_mut() = None;
             let mut done = Vec::with_capacity(jobs.len());
             for (i, job) in jobs.iter().enumerate() {
-                // A step that panics is refused alone, like one that fails: the round goes
-                // on without it and its neighbours are answered.
-                let applied =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (job.apply)(tx)))
-                        .unwrap_or_else(|_| {
-                            tracing::error!(
-                                "a write step panicked: refused, nothing it wrote is kept"
-                            );
-                            Err(Abort::Fail(RpcError::Internal(
-                        "the write failed inside the server (see its log); nothing was changed"
-                            .into(),
-                    )))
-                        });
-                match applied {
+                match apply_caught(job, tx) {
                     Ok(d) => done.push(d),
                     Err(Abort::Sled(e)) => return Err(Abort::Sled(e)),
                     Err(Abort::Fail(e)) => {
@@ -214,6 +201,20 @@ fn run_once(vault: &Vault, jobs: &[Job]) -> Result<Vec<Done>, (Option<usize>, Rp
             Ok(done)
         })
         .map_err(|e| (failed.into_inner(), e))
+}
+
+/// What a step failing inside the server answers (its panic is in the log).
+const PANICKED: &str = "the write failed inside the server (see its log); nothing was changed";
+
+/// Applies one job's step. A step that panics is refused alone, like one that fails: the
+/// round goes on without it and its neighbours are answered.
+fn apply_caught(job: &Job, tx: &Txn) -> Result<Done, Abort<RpcError>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (job.apply)(tx))).unwrap_or_else(
+        |_| {
+            tracing::error!("a write step panicked: refused, nothing it wrote is kept");
+            Err(Abort::Fail(RpcError::Internal(PANICKED.into())))
+        },
+    )
 }
 
 fn answer_all(jobs: Vec<Job>, e: &StoreError) {
