@@ -414,6 +414,59 @@ async fn a_backfilled_party_stays_on_one_team_and_a_partly_seated_one_keeps_its_
         .await
         .unwrap_err();
     assert!(e.to_string().contains("ticket"), "{e}");
+
+    // A party cancelled once one of its players is in: the same, at once.
+    server
+        .server_rpc(
+            "matchmaking_cancel_backfill",
+            json!({"game_id": game, "backfill_id": id}),
+        )
+        .await
+        .unwrap();
+    q3.leave_match(&match_id).await.unwrap();
+    let (p5, p6) = duo_party(&server, &game).await;
+    let mut q5 = server.quic(&p5, &game).await;
+    let mut q6 = server.quic(&p6, &game).await;
+    let r = server
+        .server_rpc("matchmaking_request_backfill", ask())
+        .await
+        .unwrap();
+    let id = r["backfill"]["backfill_id"].clone();
+    let n5 = q5.notification(1, WAIT).await.unwrap();
+    let n6 = q6.notification(1, WAIT).await.unwrap();
+    q5.join_match(&match_id, n5["content"]["ticket"].as_str())
+        .await
+        .unwrap();
+    until("P5 seen in the match", || async {
+        let p = xena
+            .rpc(
+                "presence_list",
+                json!({"game_id": game, "user_ids": [p5.user_id()]}),
+            )
+            .await
+            .unwrap();
+        p["presences"][0]["match_ids"]
+            .as_array()
+            .is_some_and(|m| m.contains(&json!(match_id)))
+            .then_some(())
+    })
+    .await;
+    p6.rpc("matchmaking_cancel", json!({"game_id": game}))
+        .await
+        .unwrap();
+    let b = backfill(&server, &game, &id).await;
+    assert_eq!(b["joined"], json!([p5.user_id()]));
+    assert_eq!(
+        (b["open_seats"].clone(), b["reserved_seats"].clone()),
+        (json!(1), json!(0))
+    );
+    assert_eq!(status(&p5, &game).await["last"]["outcome"], "joined");
+    assert_eq!(status(&p6, &game).await["last"]["outcome"], "cancelled");
+    let e = q6
+        .join_match(&match_id, n6["content"]["ticket"].as_str())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("ticket"), "{e}");
 }
 
 /// A match that has ended but still runs its vote takes no one else: a backfilled ticket

@@ -447,7 +447,8 @@ impl Matchmaker {
     ) -> Result<Ticket, MatchmakingError> {
         let q = self.queues(game)?;
         let mut out = Vec::new();
-        let t = lock(&q).cancel(game, user, ticket_id, outcome, &mut out)?;
+        let dir = matches::directory(app).ok();
+        let t = lock(&q).cancel(game, dir.as_deref(), user, ticket_id, outcome, &mut out)?;
         send(app, game, out);
         Ok(t)
     }
@@ -657,7 +658,8 @@ impl Matchmaker {
         // cannot queue the party as it was in between.
         let mut q = lock(&q);
         if q.by_user.contains_key(&user) {
-            match q.cancel(game, user, None, "party_changed", &mut out) {
+            let dir = matches::directory(app).ok();
+            match q.cancel(game, dir.as_deref(), user, None, "party_changed", &mut out) {
                 Ok(_) | Err(MatchmakingError::NotFound(_)) => {}
                 Err(e) => return Err(e),
             }
@@ -909,6 +911,7 @@ impl GameQueues {
     fn cancel(
         &mut self,
         game: &GameStore,
+        dir: Option<&dyn MatchDirectory>,
         user: UserId,
         ticket_id: Option<Uuid>,
         outcome: &str,
@@ -928,8 +931,30 @@ impl GameQueues {
         let t = self.drop_ticket(game, id, outcome, now)?;
         if let Some(p) = hold_key(&t).and_then(|k| self.pending.remove(&k)) {
             match p.backfill {
-                // The running match may find someone else for the seats.
-                Some(b) => self.release_seats(b, t.size()),
+                // Players already in the running match keep their seats; the others'
+                // join tickets stop working and the match may find someone else.
+                Some(b) => {
+                    let seated: HashSet<UserId> = dir
+                        .map(|d| d.presences(game.id(), &t.user_ids().collect::<Vec<_>>()))
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|pr| pr.match_ids.contains(&p.match_id))
+                        .map(|pr| pr.user_id)
+                        .collect();
+                    let (joined, missing): (Vec<UserId>, Vec<UserId>) =
+                        t.user_ids().partition(|u| seated.contains(u));
+                    if let Some(d) = dir {
+                        for u in &missing {
+                            d.release_seat(game.id(), &p.match_id, *u);
+                        }
+                    }
+                    let team = p.seats.values().next().and_then(|s| s.team);
+                    self.backfill_joined(game, b, &p.match_id, team, &joined, now)?;
+                    if !joined.is_empty() {
+                        set_last_for(game, &t, &joined, "joined", Some(&p.match_id), now)?;
+                    }
+                    self.release_seats(b, missing.len() as u32);
+                }
                 None => {
                     for other in p.tickets.iter().filter(|o| **o != id) {
                         self.requeue(game, *other, NO_SHOW, out)?;
