@@ -1341,7 +1341,13 @@ impl GameQueues {
             // party goes whole onto a team with room for it.
             let mut filled = match b.team {
                 Some(_) => Vec::new(),
-                None => self.team_filling(game, &mode, &b.match_id, &present)?,
+                None => match self.team_filling(game, &mode, &b.match_id, &present) {
+                    Ok(filled) => filled,
+                    Err(e) => {
+                        tracing::warn!(error = %e, match_id = %b.match_id, "backfill skipped this pass: teams not read");
+                        continue;
+                    }
+                },
             };
             let most_per_team = filled
                 .iter()
