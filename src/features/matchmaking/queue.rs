@@ -1802,7 +1802,190 @@ fn dropped(user: UserId, t: &Ticket, reason: &str) -> Outgoing {
 
 #[cfg(test)]
 mod tests {
-    use super::{smallest_team, team_for_party};
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::features::matches::{
+        Access, DirectoryError, Endpoint, LiveMatch, MatchPlayer, Presence, RealtimeStats,
+    };
+    use crate::features::matchmaking::model::Seat;
+
+    /// A live match that hands a join ticket to the first player asking and is full for
+    /// the next; it notes the seats it is told to take back.
+    struct OneSeatLeft {
+        issued: Mutex<Vec<UserId>>,
+        released: Mutex<Vec<UserId>>,
+    }
+
+    impl MatchDirectory for OneSeatLeft {
+        fn create_with(
+            &self,
+            _new: NewMatch,
+            _access: Access,
+        ) -> Result<(LiveMatch, Option<String>), DirectoryError> {
+            Err(DirectoryError::Unavailable("no new matches here".into()))
+        }
+        fn find(&self, _game: GameId, _match_id: &str) -> Option<LiveMatch> {
+            None
+        }
+        fn list(&self, _: GameId, _: Option<&str>, _: Option<&str>, _: usize) -> Vec<LiveMatch> {
+            Vec::new()
+        }
+        fn ticket(
+            &self,
+            _game: GameId,
+            match_id: &str,
+            user: UserId,
+            _team: Option<usize>,
+        ) -> Result<matches::Ticket, DirectoryError> {
+            let mut issued = self.issued.lock().unwrap();
+            if !issued.is_empty() {
+                return Err(DirectoryError::Refused(
+                    "the match is full or has ended".into(),
+                ));
+            }
+            issued.push(user);
+            Ok(matches::Ticket {
+                ticket: format!("t-{user}"),
+                match_id: match_id.into(),
+                user_id: user,
+                expires_at: 0,
+            })
+        }
+        fn ticket_for_player(
+            &self,
+            _: GameId,
+            _: &str,
+            _: UserId,
+            _: Option<&str>,
+        ) -> Result<matches::Ticket, DirectoryError> {
+            Err(DirectoryError::Refused("private".into()))
+        }
+        fn release_seat(&self, _game: GameId, _match_id: &str, user: UserId) {
+            self.released.lock().unwrap().push(user);
+        }
+        fn presences(&self, _: GameId, _: &[UserId]) -> Vec<Presence> {
+            Vec::new()
+        }
+        fn presences_seen_by(&self, _: GameId, _: &[UserId], _: UserId) -> Vec<Presence> {
+            Vec::new()
+        }
+        fn all(&self, _: GameId, _: usize) -> Vec<(LiveMatch, Vec<MatchPlayer>)> {
+            Vec::new()
+        }
+        fn end(
+            &self,
+            _: GameId,
+            match_id: &str,
+            _: &str,
+        ) -> Result<(LiveMatch, tokio::sync::oneshot::Receiver<()>), DirectoryError> {
+            Err(DirectoryError::NotFound(format!(
+                "no live match {match_id}"
+            )))
+        }
+        fn endpoint(&self) -> Endpoint {
+            Endpoint {
+                host: "localhost".into(),
+                port: 1,
+                alpn: "outpost/1".into(),
+            }
+        }
+        fn stats(&self, _reset: bool) -> RealtimeStats {
+            RealtimeStats::default()
+        }
+    }
+
+    /// A party whose second player is refused a seat (the match filled meanwhile) is not
+    /// half taken: it stays searching in memory and store, the request's seats do not
+    /// move, the first player's join ticket is taken back and nobody is told anything.
+    #[test]
+    fn a_party_refused_part_way_is_left_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = crate::config::Config::default();
+        cfg.server.data_dir = dir.path().join("data");
+        let store = Store::open(&cfg.server.data_dir, 100).unwrap();
+        let (secrets, _) = crate::auth::secrets::load_or_create(&cfg.server.data_dir).unwrap();
+        let app = App::new(cfg, store.clone(), secrets).unwrap();
+        let g = store.create_game("arena", Default::default()).unwrap();
+        let game = store.game(g.id).unwrap();
+        let mode = crate::features::matchmaking::modes::defaults()
+            .into_iter()
+            .find(|m| m.name == "duo")
+            .unwrap();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let ticket = Ticket {
+            id: Uuid::new_v4(),
+            mode: "duo".into(),
+            region: "eu".into(),
+            party_id: Some(Uuid::new_v4()),
+            players: [a, b]
+                .map(|user_id| Seat {
+                    user_id,
+                    rating: 1500.0,
+                    deviation: 350.0,
+                })
+                .to_vec(),
+            string_properties: Default::default(),
+            numeric_properties: Default::default(),
+            constraints: Default::default(),
+            created_at_ms: 0,
+            front: false,
+            state: TicketState::Searching,
+        };
+        let trees = [
+            game.tree(TICKETS).unwrap(),
+            game.tree(TICKET_BY_USER).unwrap(),
+        ];
+        put_ticket(&trees, &ticket).unwrap();
+        let request = Backfill {
+            backfill_id: Uuid::new_v4(),
+            match_id: "m1".into(),
+            mode: "duo".into(),
+            region: "eu".into(),
+            status: BackfillStatus::Open,
+            seats: 2,
+            open_seats: 2,
+            reserved_seats: 0,
+            team: None,
+            rating: 1500.0,
+            deviation: 350.0,
+            joined: Vec::new(),
+            created_at_ms: 0,
+            expires_at_ms: 60_000,
+            ended_at_ms: None,
+        };
+        let mut q = GameQueues::default();
+        q.tickets.insert(ticket.id, ticket.clone());
+        q.backfills.insert(request.backfill_id, request.clone());
+        let matches = OneSeatLeft {
+            issued: Mutex::new(Vec::new()),
+            released: Mutex::new(Vec::new()),
+        };
+        let mut out = Vec::new();
+        let r = q.seat_backfill(
+            &app,
+            &game,
+            &matches,
+            &mode,
+            &request,
+            Some(1),
+            ticket.id,
+            &[],
+            0,
+            &mut out,
+        );
+        assert!(matches!(r, Err(Unseated::Refused(_))));
+        assert_eq!(*matches.issued.lock().unwrap(), vec![a]);
+        assert_eq!(*matches.released.lock().unwrap(), vec![a]);
+        assert_eq!(q.tickets[&ticket.id].state, TicketState::Searching);
+        let stored: Ticket = trees[0].get(Key::new().uuid(ticket.id)).unwrap().unwrap();
+        assert_eq!(stored.state, TicketState::Searching);
+        let r = &q.backfills[&request.backfill_id];
+        assert_eq!((r.open_seats, r.reserved_seats), (2, 0));
+        assert!(q.pending.is_empty());
+        assert!(out.is_empty());
+        assert!(q.recent.is_empty());
+    }
 
     #[test]
     fn a_party_goes_whole_onto_the_emptiest_team_with_room_for_it() {
