@@ -1815,6 +1815,35 @@ mod tests {
     struct OneSeatLeft {
         issued: Mutex<Vec<UserId>>,
         released: Mutex<Vec<UserId>>,
+        /// What each `find` sees, in turn (then nothing).
+        finds: Mutex<VecDeque<LiveMatch>>,
+    }
+
+    impl OneSeatLeft {
+        fn new(finds: Vec<LiveMatch>) -> Self {
+            OneSeatLeft {
+                issued: Mutex::new(Vec::new()),
+                released: Mutex::new(Vec::new()),
+                finds: Mutex::new(finds.into()),
+            }
+        }
+    }
+
+    fn live(size: u32, open: bool) -> LiveMatch {
+        LiveMatch {
+            match_id: "m1".into(),
+            mode: "arena".into(),
+            label: String::new(),
+            size,
+            max_size: 4,
+            tick_rate: 30,
+            private: true,
+            created_at: 0,
+            map: None,
+            kill_limit: None,
+            time_limit_secs: None,
+            open,
+        }
     }
 
     impl MatchDirectory for OneSeatLeft {
@@ -1826,7 +1855,7 @@ mod tests {
             Err(DirectoryError::Unavailable("no new matches here".into()))
         }
         fn find(&self, _game: GameId, _match_id: &str) -> Option<LiveMatch> {
-            None
+            self.finds.lock().unwrap().pop_front()
         }
         fn list(&self, _: GameId, _: Option<&str>, _: Option<&str>, _: usize) -> Vec<LiveMatch> {
             Vec::new()
@@ -1898,8 +1927,20 @@ mod tests {
     /// A party whose second player is refused a seat (the match filled meanwhile) is not
     /// half taken: it stays searching in memory and store, the request's seats do not
     /// move, the first player's join ticket is taken back and nobody is told anything.
-    #[test]
-    fn a_party_refused_part_way_is_left_as_it_was() {
+    /// A queue holding one searching party of two for `duo`, and an open request for two
+    /// seats in match `m1`.
+    struct Setup {
+        _dir: tempfile::TempDir,
+        app: App,
+        game: GameStore,
+        mode: Mode,
+        ticket: Ticket,
+        request: Backfill,
+        q: GameQueues,
+        a: UserId,
+    }
+
+    fn setup() -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = crate::config::Config::default();
         cfg.server.data_dir = dir.path().join("data");
@@ -1956,11 +1997,38 @@ mod tests {
         };
         let mut q = GameQueues::default();
         q.tickets.insert(ticket.id, ticket.clone());
+        q.by_user.extend([(a, ticket.id), (b, ticket.id)]);
         q.backfills.insert(request.backfill_id, request.clone());
-        let matches = OneSeatLeft {
-            issued: Mutex::new(Vec::new()),
-            released: Mutex::new(Vec::new()),
-        };
+        q.modes.insert(mode.name.clone(), mode.clone());
+        Setup {
+            _dir: dir,
+            app,
+            game,
+            mode,
+            ticket,
+            request,
+            q,
+            a,
+        }
+    }
+
+    #[test]
+    fn a_party_refused_part_way_is_left_as_it_was() {
+        let Setup {
+            _dir,
+            app,
+            game,
+            mode,
+            ticket,
+            request,
+            mut q,
+            a,
+        } = setup();
+        let trees = [
+            game.tree(TICKETS).unwrap(),
+            game.tree(TICKET_BY_USER).unwrap(),
+        ];
+        let matches = OneSeatLeft::new(Vec::new());
         let mut out = Vec::new();
         let r = q.seat_backfill(
             &app,
@@ -2007,5 +2075,33 @@ mod tests {
         assert_eq!(smallest_team(&[1, 0]), Some(1));
         assert_eq!(smallest_team(&[1, 1]), Some(0));
         assert_eq!(smallest_team(&[]), None);
+    }
+
+    /// A seat refused because the match just filled up (someone took the last seat with
+    /// `room_join`) leaves the request open; refused because it ended, the request ends.
+    #[test]
+    fn a_refusal_ends_the_request_only_when_the_match_ended() {
+        for (after, status) in [
+            (live(4, true), BackfillStatus::Open),
+            (live(1, false), BackfillStatus::MatchEnded),
+        ] {
+            let Setup {
+                _dir,
+                app,
+                game,
+                ticket,
+                request,
+                mut q,
+                ..
+            } = setup();
+            let matches = OneSeatLeft::new(vec![live(1, true), after]);
+            let mut out = Vec::new();
+            q.fill_backfills(&app, &game, &matches, 0, &mut out)
+                .unwrap();
+            assert_eq!(matches.issued.lock().unwrap().len(), 1);
+            assert_eq!(q.backfills[&request.backfill_id].status, status);
+            assert_eq!(q.tickets[&ticket.id].state, TicketState::Searching);
+            assert!(out.is_empty());
+        }
     }
 }
