@@ -729,7 +729,41 @@ impl MatchDirectory for Node {
             None => teams.remove(&user),
         };
         drop(teams);
+        entry
+            .admission
+            .invited
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(user);
         Ok(self.issue_ticket(game, &entry, user))
+    }
+
+    fn release_seat(&self, game: GameId, match_id: &str, user: UserId) {
+        self.tickets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, (g, t)| !(*g == game && t.match_id == match_id && t.user_id == user));
+        let Some(entry) = self.entry(game, match_id) else {
+            return;
+        };
+        let inside = self
+            .peers_where(|p| p.user_id == user && p.game == game)
+            .iter()
+            .any(|p| p.matches().iter().any(|m| m.id == match_id));
+        if inside {
+            return;
+        }
+        entry
+            .seat_teams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&user);
+        entry
+            .admission
+            .invited
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&user);
     }
 
     fn ticket_for_player(

@@ -366,6 +366,7 @@ impl MatchEntry {
             map: self.rules.map.clone(),
             kill_limit: self.rules.kill_limit,
             time_limit_secs: self.rules.time_limit_secs,
+            open: self.open.load(Ordering::Relaxed),
         }
     }
 

@@ -274,3 +274,266 @@ async fn a_running_match_missing_a_player_is_backfilled_over_quic() {
     assert_eq!(e.status(), 400);
     assert_eq!(status(&dave, &game).await["status"], "searching");
 }
+
+/// A party of two queued for `duo`, its leader first.
+async fn duo_party(server: &TestServer, game: &str) -> (Player, Player) {
+    let leader = server.new_player().await;
+    let member = server.new_player().await;
+    let party = leader
+        .rpc(
+            "matchmaking_create_party",
+            json!({"game_id": game, "max_size": 2}),
+        )
+        .await
+        .unwrap();
+    member
+        .rpc(
+            "matchmaking_join_party",
+            json!({"game_id": game, "party_id": party["party"]["id"]}),
+        )
+        .await
+        .unwrap();
+    leader
+        .rpc(
+            "matchmaking_find_match",
+            json!({"game_id": game, "mode": "duo", "region": "eu"}),
+        )
+        .await
+        .unwrap();
+    (leader, member)
+}
+
+/// A backfill that names no team puts a party whole on one team with room for it (the
+/// arena alone would have seated its second player on the other team). A party only partly
+/// seated when time runs out keeps the seats taken: only the missing player's seat goes back
+/// to the request, only they are told to queue again, and their join ticket stops working.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backfilled_party_stays_on_one_team_and_a_partly_seated_one_keeps_its_seats() {
+    let server = server().await;
+    let game = server.game("arena");
+    let xena = server.new_player().await;
+    let mut qx = server.quic(&xena, &game).await;
+    let room = xena
+        .rpc(
+            "room_create",
+            json!({"game_id": game, "mode": "arena", "params": {"max_players": 4}}),
+        )
+        .await
+        .unwrap();
+    let match_id = room["match_id"].as_str().unwrap().to_string();
+    let jx = qx
+        .join_match(&match_id, room["ticket"].as_str())
+        .await
+        .unwrap();
+    assert_eq!(jx.you.team.as_deref(), Some("red"));
+    let ask = || json!({"game_id": game, "match_id": match_id, "mode": "duo", "region": "eu", "seats": 2});
+
+    // A party of two is backfilled: both on blue, the team with room for both.
+    let (p1, p2) = duo_party(&server, &game).await;
+    let mut q1 = server.quic(&p1, &game).await;
+    let mut q2 = server.quic(&p2, &game).await;
+    let r = server
+        .server_rpc("matchmaking_request_backfill", ask())
+        .await
+        .unwrap();
+    let id = r["backfill"]["backfill_id"].clone();
+    let n1 = q1.notification(1, WAIT).await.unwrap();
+    let n2 = q2.notification(1, WAIT).await.unwrap();
+    assert_eq!(n1["content"]["backfill_id"], id);
+    assert_eq!(
+        (n1["content"]["team"].clone(), n2["content"]["team"].clone()),
+        (json!(1), json!(1))
+    );
+    let j1 = q1
+        .join_match(&match_id, n1["content"]["ticket"].as_str())
+        .await
+        .unwrap();
+    let j2 = q2
+        .join_match(&match_id, n2["content"]["ticket"].as_str())
+        .await
+        .unwrap();
+    assert_eq!(j1.you.team.as_deref(), Some("blue"));
+    assert_eq!(j2.you.team.as_deref(), Some("blue"));
+    let b = until("the request filled", || async {
+        let b = backfill(&server, &game, &id).await;
+        (b["status"] == "filled").then_some(b)
+    })
+    .await;
+    assert_eq!(b["joined"].as_array().unwrap().len(), 2);
+
+    // The party leaves; another is backfilled, and only its leader takes a seat.
+    q1.leave_match(&match_id).await.unwrap();
+    q2.leave_match(&match_id).await.unwrap();
+    let (p3, p4) = duo_party(&server, &game).await;
+    let mut q3 = server.quic(&p3, &game).await;
+    let mut q4 = server.quic(&p4, &game).await;
+    let r = server
+        .server_rpc("matchmaking_request_backfill", ask())
+        .await
+        .unwrap();
+    let id = r["backfill"]["backfill_id"].clone();
+    let n3 = q3.notification(1, WAIT).await.unwrap();
+    let n4 = q4.notification(1, WAIT).await.unwrap();
+    assert_eq!(n3["content"]["team"], n4["content"]["team"]);
+    let j3 = q3
+        .join_match(&match_id, n3["content"]["ticket"].as_str())
+        .await
+        .unwrap();
+    assert_eq!(j3.you.team.as_deref(), Some("blue"));
+
+    // Time runs out (3 s): P3 keeps the seat; P4's goes back to the request.
+    let b = until("the missing seat given back", || async {
+        let b = backfill(&server, &game, &id).await;
+        (b["reserved_seats"] == 0).then_some(b)
+    })
+    .await;
+    assert_eq!(b["status"], "open");
+    assert_eq!(b["joined"], json!([p3.user_id()]));
+    assert_eq!(b["open_seats"], 1);
+    let s3 = status(&p3, &game).await;
+    assert_eq!(
+        (s3["status"].clone(), s3["last"]["outcome"].clone()),
+        (json!("idle"), json!("joined"))
+    );
+    let s4 = status(&p4, &game).await;
+    assert_eq!(
+        (s4["status"].clone(), s4["last"]["outcome"].clone()),
+        (json!("idle"), json!("no_show"))
+    );
+    let dropped = q4.notification(3, WAIT).await.unwrap();
+    assert_eq!(dropped["content"]["ticket_id"], s4["last"]["ticket_id"]);
+    assert!(
+        q3.notification(3, Duration::from_millis(500))
+            .await
+            .is_err(),
+        "the seated player is not told to queue again"
+    );
+    // The missing player's join ticket was taken back.
+    let e = q4
+        .join_match(&match_id, n4["content"]["ticket"].as_str())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("ticket"), "{e}");
+
+    // A party cancelled once one of its players is in: the same, at once.
+    server
+        .server_rpc(
+            "matchmaking_cancel_backfill",
+            json!({"game_id": game, "backfill_id": id}),
+        )
+        .await
+        .unwrap();
+    q3.leave_match(&match_id).await.unwrap();
+    let (p5, p6) = duo_party(&server, &game).await;
+    let mut q5 = server.quic(&p5, &game).await;
+    let mut q6 = server.quic(&p6, &game).await;
+    let r = server
+        .server_rpc("matchmaking_request_backfill", ask())
+        .await
+        .unwrap();
+    let id = r["backfill"]["backfill_id"].clone();
+    let n5 = q5.notification(1, WAIT).await.unwrap();
+    let n6 = q6.notification(1, WAIT).await.unwrap();
+    q5.join_match(&match_id, n5["content"]["ticket"].as_str())
+        .await
+        .unwrap();
+    until("P5 seen in the match", || async {
+        let p = xena
+            .rpc(
+                "presence_list",
+                json!({"game_id": game, "user_ids": [p5.user_id()]}),
+            )
+            .await
+            .unwrap();
+        p["presences"][0]["match_ids"]
+            .as_array()
+            .is_some_and(|m| m.contains(&json!(match_id)))
+            .then_some(())
+    })
+    .await;
+    p6.rpc("matchmaking_cancel", json!({"game_id": game}))
+        .await
+        .unwrap();
+    let b = backfill(&server, &game, &id).await;
+    assert_eq!(b["joined"], json!([p5.user_id()]));
+    assert_eq!(
+        (b["open_seats"].clone(), b["reserved_seats"].clone()),
+        (json!(1), json!(0))
+    );
+    assert_eq!(status(&p5, &game).await["last"]["outcome"], "joined");
+    assert_eq!(status(&p6, &game).await["last"]["outcome"], "cancelled");
+    let e = q6
+        .join_match(&match_id, n6["content"]["ticket"].as_str())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("ticket"), "{e}");
+}
+
+/// A match that has ended but still runs its vote takes no one else: a backfilled ticket
+/// holding one of its seats goes back to the front at once (code 2), long before its seat
+/// would time out, and the request ends as `match_ended`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_seat_in_a_match_that_ended_goes_back_to_the_front_at_once() {
+    let server = TestServer::start_with(
+        &["arena"],
+        &[
+            ("OUTPOST_MATCHMAKING_INTERVAL_MS", "100"),
+            ("OUTPOST_MATCHMAKING_ACCEPT_TIMEOUT_SECS", "60"),
+        ],
+    )
+    .await;
+    let game = server.game("arena");
+    let xena = server.new_player().await;
+    let yann = server.new_player().await;
+    let mut qx = server.quic(&xena, &game).await;
+    let mut qy = server.quic(&yann, &game).await;
+    // The shortest arena match: 10 s, then a 60 s vote with joins closed.
+    let room = xena
+        .rpc(
+            "room_create",
+            json!({"game_id": game, "mode": "arena",
+                   "params": {"max_players": 2, "time_limit_secs": 10, "vote_secs": 60}}),
+        )
+        .await
+        .unwrap();
+    let match_id = room["match_id"].as_str().unwrap().to_string();
+    qx.join_match(&match_id, room["ticket"].as_str())
+        .await
+        .unwrap();
+    let r = server
+        .server_rpc(
+            "matchmaking_request_backfill",
+            json!({"game_id": game, "match_id": match_id, "mode": "solo", "region": "eu",
+                   "seats": 1, "timeout_secs": 120}),
+        )
+        .await
+        .unwrap();
+    let id = r["backfill"]["backfill_id"].clone();
+    queue(&yann, &game).await;
+    let ny = qy.notification(1, WAIT).await.unwrap();
+    assert_eq!(ny["content"]["backfill_id"], id);
+    assert_eq!(status(&yann, &game).await["status"], "matched");
+
+    // Yann has not joined when the match ends; the match stays for its vote.
+    let end = qx
+        .wait_for(Duration::from_secs(20), |m| {
+            matches!(m, outpost::client::quic::ServerMsg::MatchEnd { .. })
+        })
+        .await;
+    assert!(end.is_ok(), "the match never ended: {end:?}");
+    let back = qy.notification(2, WAIT).await.unwrap();
+    assert_eq!(
+        back["content"]["reason"],
+        "the match ended before you took your seat"
+    );
+    let s = status(&yann, &game).await;
+    assert_eq!(s["status"], "searching");
+    assert_eq!(s["ticket"]["front"], true);
+    let b = until("the request ended with its match", || async {
+        let b = backfill(&server, &game, &id).await;
+        (b["status"] != "open").then_some(b)
+    })
+    .await;
+    assert_eq!(b["status"], "match_ended");
+    assert_eq!(b["reserved_seats"], 0);
+}

@@ -619,3 +619,84 @@ async fn recent_opponents_are_remembered_across_a_restart() {
     assert!(!teams.contains(&bob.user_id().to_string()), "{s}");
     assert_eq!(status(&bob, &game).await["status"], "searching");
 }
+
+/// A matchmade match is private, yet its players are invited: one whose connection drops
+/// gets a fresh ticket from `room_join` and rejoins; a stranger is still refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_matchmade_player_rejoins_after_a_reconnect_and_strangers_stay_out() {
+    let server = server().await;
+    let game = server.game("arena");
+    let alice = server.new_player().await;
+    let bob = server.new_player().await;
+    let eve = server.new_player().await;
+    let mut qa = server.quic(&alice, &game).await;
+    let mut qb = server.quic(&bob, &game).await;
+    queue(&alice, &game, "solo").await;
+    queue(&bob, &game, "solo").await;
+    let na = qa.notification(1, WAIT).await.unwrap();
+    let nb = qb.notification(1, WAIT).await.unwrap();
+    let match_id = na["content"]["match_id"].as_str().unwrap().to_string();
+    let ja = qa
+        .join_match(&match_id, na["content"]["ticket"].as_str())
+        .await
+        .unwrap();
+    qb.join_match(&match_id, nb["content"]["ticket"].as_str())
+        .await
+        .unwrap();
+    let team = ja.you.team.clone();
+
+    // Alice's network drops; her single-use ticket is spent.
+    qa.close();
+    drop(qa);
+    let mut qa = server.quic(&alice, &game).await;
+    let spent = qa
+        .join_match(&match_id, na["content"]["ticket"].as_str())
+        .await
+        .unwrap_err();
+    assert!(spent.to_string().contains("ticket"), "{spent}");
+    // The server has seen her old connection go.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let p = alice
+            .rpc(
+                "presence_list",
+                json!({"game_id": game, "user_ids": [alice.user_id()]}),
+            )
+            .await
+            .unwrap();
+        let inside = p["presences"].as_array().unwrap().iter().any(|p| {
+            p["match_ids"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(match_id))
+        });
+        if !inside {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "her old connection never left: {p}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Someone the match was not made for is refused, though a seat is free.
+    let e = eve
+        .rpc("room_join", json!({"game_id": game, "match_id": match_id}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 400);
+    assert!(e.to_string().contains("private"), "{e}");
+    // `room_join` hands her a fresh one, and she is back on her team.
+    let room = alice
+        .rpc("room_join", json!({"game_id": game, "match_id": match_id}))
+        .await
+        .unwrap();
+    assert_eq!(room["private"], true);
+    assert_ne!(room["ticket"], na["content"]["ticket"]);
+    let again = qa
+        .join_match(&match_id, room["ticket"].as_str())
+        .await
+        .unwrap();
+    assert_eq!(again.you.team, team);
+    assert_eq!(again.presences.len(), 2);
+}

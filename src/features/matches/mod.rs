@@ -105,8 +105,10 @@ pub trait MatchDirectory: Send + Sync {
         limit: usize,
     ) -> Vec<LiveMatch>;
     /// A single-use join ticket for `user` into a live match with an open slot, private or
-    /// not: for server logic that has decided the user may join (matchmaking). `team`
-    /// reserves the seat on that team (an index), which handlers that know teams honour.
+    /// not: for server logic that has decided the user may join (matchmaking). `user` is
+    /// invited from then on, so `room_join` hands them a fresh ticket after a network drop.
+    /// `team` reserves the seat on that team (an index), which handlers that know teams
+    /// honour.
     fn ticket(
         &self,
         game: GameId,
@@ -114,6 +116,10 @@ pub trait MatchDirectory: Send + Sync {
         user: UserId,
         team: Option<usize>,
     ) -> Result<Ticket, DirectoryError>;
+    /// Takes back what [`Self::ticket`] gave `user` for `match_id` and they have not used:
+    /// unspent join tickets, the reserved team and the invitation. Someone already in the
+    /// match keeps their place. A match gone has nothing to take back.
+    fn release_seat(&self, game: GameId, match_id: &str, user: UserId);
     /// A ticket a player asked for (`room_join`): a private match is refused unless `user`
     /// is invited, already in it, or presents its `join_code`.
     fn ticket_for_player(

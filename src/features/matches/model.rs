@@ -103,6 +103,14 @@ pub struct LiveMatch {
     pub kill_limit: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_limit_secs: Option<u32>,
+    /// Whether it still takes players: false once it has ended (an arena match keeps
+    /// running through its vote) or is closing.
+    #[serde(default = "yes")]
+    pub open: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A player in a live match, as an admin sees them.

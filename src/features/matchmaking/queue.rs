@@ -174,6 +174,19 @@ fn set_last(
     match_id: Option<&str>,
     at_ms: i64,
 ) -> Result<(), StoreError> {
+    let users: Vec<UserId> = t.user_ids().collect();
+    set_last_for(game, t, &users, outcome, match_id, at_ms)
+}
+
+/// As [`set_last`], for some of the ticket's players.
+fn set_last_for(
+    game: &GameStore,
+    t: &Ticket,
+    users: &[UserId],
+    outcome: &str,
+    match_id: Option<&str>,
+    at_ms: i64,
+) -> Result<(), StoreError> {
     let last = LastTicket {
         ticket_id: t.id,
         mode: t.mode.clone(),
@@ -182,10 +195,32 @@ fn set_last(
         at_ms,
     };
     let tree = game.tree(LAST)?;
-    for u in t.user_ids() {
-        tree.insert(Key::new().uuid(u), &last)?;
+    for u in users {
+        tree.insert(Key::new().uuid(*u), &last)?;
     }
     Ok(())
+}
+
+/// The team a party of `size` joins when a backfill request names none: of the teams with
+/// room for all of it (`filled[k]` players of `team_size` taken or reserved), the emptiest
+/// (the lowest index on a tie). `None` when no team has room: the party is not split.
+fn team_for_party(filled: &[u32], team_size: u32, size: u32) -> Option<usize> {
+    filled
+        .iter()
+        .enumerate()
+        .filter(|(_, &n)| n + size <= team_size)
+        .min_by_key(|(k, &n)| (n, *k))
+        .map(|(k, _)| k)
+}
+
+/// The team the arena puts a player it has no team for on: the smaller (the lowest index
+/// on a tie).
+fn smallest_team(filled: &[u32]) -> Option<usize> {
+    filled
+        .iter()
+        .enumerate()
+        .min_by_key(|(k, &n)| (n, *k))
+        .map(|(k, _)| k)
 }
 
 fn p90(sorted: &[f64]) -> f64 {
@@ -412,33 +447,8 @@ impl Matchmaker {
     ) -> Result<Ticket, MatchmakingError> {
         let q = self.queues(game)?;
         let mut out = Vec::new();
-        let t = {
-            let mut q = lock(&q);
-            let Some(&id) = q.by_user.get(&user) else {
-                return Err(MatchmakingError::NotFound(
-                    "no live ticket for this player".into(),
-                ));
-            };
-            if ticket_id.is_some_and(|t| t != id) {
-                return Err(MatchmakingError::NotFound(format!(
-                    "ticket_id: not this player's live ticket (theirs is {id})"
-                )));
-            }
-            let now = game.now_ms();
-            let t = q.drop_ticket(game, id, outcome, now)?;
-            if let Some(p) = hold_key(&t).and_then(|k| q.pending.remove(&k)) {
-                match p.backfill {
-                    // The running match may find someone else for the seats.
-                    Some(b) => q.release_seats(b, t.size()),
-                    None => {
-                        for other in p.tickets.iter().filter(|o| **o != id) {
-                            q.requeue(game, *other, NO_SHOW, &mut out)?;
-                        }
-                    }
-                }
-            }
-            t
-        };
+        let dir = matches::directory(app).ok();
+        let t = lock(&q).cancel(game, dir.as_deref(), user, ticket_id, outcome, &mut out)?;
         send(app, game, out);
         Ok(t)
     }
@@ -642,15 +652,18 @@ impl Matchmaker {
         let Some(party) = super::party_of(game, user)? else {
             return Err(MatchmakingError::NotFound("you are not in a party".into()));
         };
-        let queued = lock(&*self.queues(game)?).by_user.contains_key(&user);
-        if queued {
-            match self.cancel(app, game, user, None, "party_changed") {
+        let q = self.queues(game)?;
+        let mut out = Vec::new();
+        // One hold of the lock from the ticket check to the party's update: the leader
+        // cannot queue the party as it was in between.
+        let mut q = lock(&q);
+        if q.by_user.contains_key(&user) {
+            let dir = matches::directory(app).ok();
+            match q.cancel(game, dir.as_deref(), user, None, "party_changed", &mut out) {
                 Ok(_) | Err(MatchmakingError::NotFound(_)) => {}
                 Err(e) => return Err(e),
             }
         }
-        let q = self.queues(game)?;
-        let _q = lock(&q);
         let trees = [game.tree(PARTIES)?, game.tree(PARTY_BY_USER)?];
         let left = Tree::transaction(&[&trees[0], &trees[1]], |tx| {
             let Some(mut p) = tx.get::<Party, MatchmakingError>(0, Key::new().uuid(party.id))?
@@ -669,6 +682,8 @@ impl Matchmaker {
             tx.insert(0, Key::new().uuid(p.id), &p)?;
             Ok(Some(p))
         })?;
+        drop(q);
+        send(app, game, out);
         Ok((party.id, left))
     }
 
@@ -892,6 +907,64 @@ fn send(app: &App, game: &GameStore, out: Vec<Outgoing>) {
 }
 
 impl GameQueues {
+    /// Takes a player's live ticket out (see [`Matchmaker::cancel`]).
+    fn cancel(
+        &mut self,
+        game: &GameStore,
+        dir: Option<&dyn MatchDirectory>,
+        user: UserId,
+        ticket_id: Option<Uuid>,
+        outcome: &str,
+        out: &mut Vec<Outgoing>,
+    ) -> Result<Ticket, MatchmakingError> {
+        let Some(&id) = self.by_user.get(&user) else {
+            return Err(MatchmakingError::NotFound(
+                "no live ticket for this player".into(),
+            ));
+        };
+        if ticket_id.is_some_and(|t| t != id) {
+            return Err(MatchmakingError::NotFound(format!(
+                "ticket_id: not this player's live ticket (theirs is {id})"
+            )));
+        }
+        let now = game.now_ms();
+        let t = self.drop_ticket(game, id, outcome, now)?;
+        if let Some(p) = hold_key(&t).and_then(|k| self.pending.remove(&k)) {
+            match p.backfill {
+                // Players already in the running match keep their seats; the others'
+                // join tickets stop working and the match may find someone else.
+                Some(b) => {
+                    let seated: HashSet<UserId> = dir
+                        .map(|d| d.presences(game.id(), &t.user_ids().collect::<Vec<_>>()))
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|pr| pr.match_ids.contains(&p.match_id))
+                        .map(|pr| pr.user_id)
+                        .collect();
+                    let (joined, missing): (Vec<UserId>, Vec<UserId>) =
+                        t.user_ids().partition(|u| seated.contains(u));
+                    if let Some(d) = dir {
+                        for u in &missing {
+                            d.release_seat(game.id(), &p.match_id, *u);
+                        }
+                    }
+                    let team = p.seats.values().next().and_then(|s| s.team);
+                    self.backfill_joined(game, b, &p.match_id, team, &joined, now)?;
+                    if !joined.is_empty() {
+                        set_last_for(game, &t, &joined, "joined", Some(&p.match_id), now)?;
+                    }
+                    self.release_seats(b, missing.len() as u32);
+                }
+                None => {
+                    for other in p.tickets.iter().filter(|o| **o != id) {
+                        self.requeue(game, *other, NO_SHOW, out)?;
+                    }
+                }
+            }
+        }
+        Ok(t)
+    }
+
     /// Removes a ticket from memory and store, noting how it ended for its players.
     fn drop_ticket(
         &mut self,
@@ -1083,53 +1156,93 @@ impl GameQueues {
             self.pending.remove(key);
             return Ok(());
         };
-        let Some(size) = self.tickets.get(&id).map(Ticket::size) else {
+        let Some(t) = self.tickets.get(&id).cloned() else {
             self.pending.remove(key);
             return Ok(());
         };
+        let team = p.seats.values().next().and_then(|s| s.team);
         if seated.len() == p.seats.len() {
             self.pending.remove(key);
-            let t = self.drop_ticket(game, id, "joined", now)?;
-            let team = p.seats.values().next().and_then(|s| s.team);
-            if let Some(b) = self.backfills.get_mut(&backfill) {
-                b.reserved_seats = b.reserved_seats.saturating_sub(size);
-                b.joined.extend(t.user_ids());
-                if b.status == BackfillStatus::Open && b.open_seats == 0 && b.reserved_seats == 0 {
-                    b.status = BackfillStatus::Filled;
-                    b.ended_at_ms = Some(now);
-                }
-            }
-            // Who plays for which team, for `match_report_result`'s defaults.
-            if let Some(team) = team {
-                let tree = game.tree(FOUND)?;
-                let k = Key::new().str(&p.match_id);
-                if let Some(mut found) = tree.get::<FoundMatch>(&k)? {
-                    if let Some(side) = found.teams.get_mut(team) {
-                        let new: Vec<UserId> = t.user_ids().filter(|u| !side.contains(u)).collect();
-                        side.extend(new);
-                        tree.insert(&k, &found)?;
-                    }
-                }
-            }
-            return Ok(());
+            self.drop_ticket(game, id, "joined", now)?;
+            let joined: Vec<UserId> = t.user_ids().collect();
+            return self.backfill_joined(game, backfill, &p.match_id, team, &joined, now);
         }
-        if dir.find(game.id(), &p.match_id).is_none() {
+        // A match gone, or ended and only waiting out its vote, takes no one else: the
+        // ticket goes back to the front at once, whole.
+        if dir
+            .find(game.id(), &p.match_id)
+            .is_none_or(|live| !live.open)
+        {
             self.pending.remove(key);
-            self.release_seats(backfill, size);
+            for u in t.user_ids() {
+                dir.release_seat(game.id(), &p.match_id, u);
+            }
+            self.release_seats(backfill, t.size());
             return self.requeue(game, id, MATCH_GONE, out);
         }
         if now < p.deadline_ms {
             return Ok(());
         }
+        // Time is up: the players in the match keep their seats; the others' go back to
+        // the request.
         self.pending.remove(key);
-        self.release_seats(backfill, size);
+        let (joined, missing): (Vec<UserId>, Vec<UserId>) =
+            t.user_ids().partition(|u| seated.contains(u));
+        for u in &missing {
+            dir.release_seat(game.id(), &p.match_id, *u);
+        }
+        self.backfill_joined(game, backfill, &p.match_id, team, &joined, now)?;
+        self.release_seats(backfill, missing.len() as u32);
         let t = self.drop_ticket(game, id, "no_show", now)?;
-        for u in t.user_ids() {
+        if !joined.is_empty() {
+            set_last_for(game, &t, &joined, "joined", Some(&p.match_id), now)?;
+        }
+        for u in missing {
             out.push(dropped(
                 u,
                 &t,
                 "a seat of this ticket was not taken in time: queue again",
             ));
+        }
+        Ok(())
+    }
+
+    /// Players of a backfilled ticket took their seats: the request counts them, and the
+    /// found match's teams (for `match_report_result`'s defaults) list them.
+    fn backfill_joined(
+        &mut self,
+        game: &GameStore,
+        backfill: Uuid,
+        match_id: &str,
+        team: Option<usize>,
+        joined: &[UserId],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        if joined.is_empty() {
+            return Ok(());
+        }
+        if let Some(b) = self.backfills.get_mut(&backfill) {
+            b.reserved_seats = b.reserved_seats.saturating_sub(joined.len() as u32);
+            b.joined.extend(joined.iter().copied());
+            if b.status == BackfillStatus::Open && b.open_seats == 0 && b.reserved_seats == 0 {
+                b.status = BackfillStatus::Filled;
+                b.ended_at_ms = Some(now);
+            }
+        }
+        if let Some(team) = team {
+            let tree = game.tree(FOUND)?;
+            let k = Key::new().str(match_id);
+            if let Some(mut found) = tree.get::<FoundMatch>(&k)? {
+                if let Some(side) = found.teams.get_mut(team) {
+                    let new: Vec<UserId> = joined
+                        .iter()
+                        .copied()
+                        .filter(|u| !side.contains(u))
+                        .collect();
+                    side.extend(new);
+                    tree.insert(&k, &found)?;
+                }
+            }
         }
         Ok(())
     }
@@ -1154,7 +1267,8 @@ impl GameQueues {
             .count() as u32
     }
 
-    /// Open requests whose match ended or whose time ran out stop; those ended long ago go.
+    /// Open requests whose match ended (gone, or no longer taking players) or whose time
+    /// ran out stop; those ended long ago go.
     fn settle_backfills(&mut self, game: &GameStore, dir: &dyn MatchDirectory, now: i64) {
         self.backfills
             .retain(|_, b| b.ended_at_ms.is_none_or(|at| now - at < BACKFILL_SHOWN_MS));
@@ -1162,7 +1276,10 @@ impl GameQueues {
             if b.status != BackfillStatus::Open {
                 continue;
             }
-            let status = if dir.find(game.id(), &b.match_id).is_none() {
+            let status = if dir
+                .find(game.id(), &b.match_id)
+                .is_none_or(|live| !live.open)
+            {
                 BackfillStatus::MatchEnded
             } else if now >= b.expires_at_ms {
                 BackfillStatus::Expired
@@ -1203,7 +1320,7 @@ impl GameQueues {
             let Some(mode) = self.modes.get(&b.mode).cloned() else {
                 continue;
             };
-            let Some(live) = dir.find(game.id(), &b.match_id) else {
+            let Some(live) = dir.find(game.id(), &b.match_id).filter(|m| m.open) else {
                 continue; // the next pass ends the request
             };
             let present: HashSet<UserId> = online
@@ -1220,6 +1337,22 @@ impl GameQueues {
                 continue;
             }
             let players: Vec<UserId> = present.iter().copied().collect();
+            // Who is on which team, when the request leaves the team to the matchmaker: a
+            // party goes whole onto a team with room for it.
+            let mut filled = match b.team {
+                Some(_) => Vec::new(),
+                None => match self.team_filling(game, &mode, &b.match_id, &present) {
+                    Ok(filled) => filled,
+                    Err(e) => {
+                        tracing::warn!(error = %e, match_id = %b.match_id, "backfill skipped this pass: teams not read");
+                        continue;
+                    }
+                },
+            };
+            let most_per_team = filled
+                .iter()
+                .map(|n| mode.team_size.saturating_sub(*n))
+                .max();
             let chosen = {
                 let queue: Vec<&Ticket> = self
                     .tickets
@@ -1234,37 +1367,109 @@ impl GameQueues {
                 let met =
                     |a: UserId, c: UserId| recent.get(&a).is_some_and(|r| r.opponents.contains(&c));
                 let window = matcher::window_since(&mode, b.created_at_ms, b.deviation, now);
-                let most = if b.team.is_some() {
-                    mode.team_size
-                } else {
-                    seats
+                let most = match (b.team, most_per_team) {
+                    (Some(_), _) => mode.team_size,
+                    // A solo player always fits: the arena seats them on the smaller team.
+                    (None, Some(room)) => room.max(1),
+                    (None, None) => seats,
                 };
                 matcher::fill(
                     &mode, b.rating, window, seats, most, &players, &queue, now, &met,
                 )
             };
             for t in chosen {
-                if let Err(e) = self.seat_backfill(app, game, dir, &mode, &b, t, &players, now, out)
-                {
-                    let refused = matches!(e, Unseated::Refused(_));
-                    let (Unseated::Refused(e) | Unseated::Failed(e)) = e;
-                    tracing::warn!(error = %e, match_id = %b.match_id, "backfill seat not reserved; ticket stays queued");
-                    if refused && live.size < live.max_size {
-                        // Refused with room left: the match has ended (its vote is on).
-                        if let Some(b) = self.backfills.get_mut(&id) {
-                            b.status = BackfillStatus::MatchEnded;
-                            b.open_seats = 0;
-                            b.ended_at_ms = Some(now);
+                let size = self.tickets.get(&t).map_or(1, Ticket::size);
+                let team = match b.team {
+                    Some(team) => Some(team),
+                    None if size > 1 && !filled.is_empty() => {
+                        match team_for_party(&filled, mode.team_size, size) {
+                            Some(team) => Some(team),
+                            // No team has room for the whole party now: it waits.
+                            None => continue,
                         }
                     }
-                    break;
+                    None => None,
+                };
+                match self.seat_backfill(app, game, dir, &mode, &b, team, t, &players, now, out) {
+                    Ok(()) => {
+                        if let Some(k) = team.or_else(|| smallest_team(&filled)) {
+                            if let Some(n) = filled.get_mut(k) {
+                                *n += size;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let refused = matches!(e, Unseated::Refused(_));
+                        let (Unseated::Refused(e) | Unseated::Failed(e)) = e;
+                        tracing::warn!(error = %e, match_id = %b.match_id, "backfill seat not reserved; ticket stays queued");
+                        // Refused: the match filled up meanwhile (a `room_join`), and the
+                        // request waits for a seat; or it ended, and so does the request.
+                        let ended = refused
+                            && dir
+                                .find(game.id(), &b.match_id)
+                                .is_none_or(|live| !live.open);
+                        if ended {
+                            if let Some(b) = self.backfills.get_mut(&id) {
+                                b.status = BackfillStatus::MatchEnded;
+                                b.open_seats = 0;
+                                b.ended_at_ms = Some(now);
+                            }
+                        }
+                        break;
+                    }
                 }
             }
         }
         Ok(())
     }
 
-    /// Reserves a ticket's seats in a backfilled match and tells its players.
+    /// Players per team of a running match, taken or reserved: those in it on the team the
+    /// matchmaker made (or backfilled) them for, seats reserved on a team, and the others
+    /// where the arena puts them (the smaller team). Empty for a mode of one team.
+    fn team_filling(
+        &self,
+        game: &GameStore,
+        mode: &Mode,
+        match_id: &str,
+        present: &HashSet<UserId>,
+    ) -> Result<Vec<u32>, StoreError> {
+        let count = mode.team_count as usize;
+        if count < 2 {
+            return Ok(Vec::new());
+        }
+        let teams = super::found_match(game, match_id)?
+            .map(|f| f.teams)
+            .unwrap_or_default();
+        let mut filled = vec![0u32; count];
+        let mut unplaced = 0;
+        for u in present {
+            match teams.iter().position(|t| t.contains(u)) {
+                Some(k) if k < count => filled[k] += 1,
+                _ => unplaced += 1,
+            }
+        }
+        for p in self.pending.values().filter(|p| p.match_id == match_id) {
+            for (u, seat) in &p.seats {
+                if present.contains(u) {
+                    continue;
+                }
+                match seat.team {
+                    Some(k) if k < count => filled[k] += 1,
+                    _ => unplaced += 1,
+                }
+            }
+        }
+        for _ in 0..unplaced {
+            if let Some(k) = smallest_team(&filled) {
+                filled[k] += 1;
+            }
+        }
+        Ok(filled)
+    }
+
+    /// Reserves a ticket's seats in a backfilled match, on `team` when given, and tells its
+    /// players. The store is written before memory changes: a failure leaves the ticket
+    /// searching and hands back any join ticket already issued.
     #[allow(clippy::too_many_arguments)]
     fn seat_backfill(
         &mut self,
@@ -1273,6 +1478,7 @@ impl GameQueues {
         dir: &dyn MatchDirectory,
         mode: &Mode,
         b: &Backfill,
+        team: Option<usize>,
         ticket: Uuid,
         players: &[UserId],
         now: i64,
@@ -1281,7 +1487,16 @@ impl GameQueues {
         let Some(t) = self.tickets.get(&ticket).cloned() else {
             return Ok(());
         };
-        let store = |e: StoreError| Unseated::Failed(e.to_string());
+        let joiners: Vec<UserId> = t.user_ids().collect();
+        let give_back = |users: &[UserId]| {
+            for u in users {
+                dir.release_seat(game.id(), &b.match_id, *u);
+            }
+        };
+        let store = |e: StoreError| {
+            give_back(&joiners);
+            Unseated::Failed(e.to_string())
+        };
         let teams = super::found_match(game, &b.match_id)
             .map_err(store)?
             .map(|f| f.teams)
@@ -1289,12 +1504,16 @@ impl GameQueues {
         let endpoint = dir.endpoint();
         let deadline_ms = now + app.config.matchmaking.accept_timeout_secs as i64 * 1000;
         let mut seats = HashMap::new();
-        for u in t.user_ids() {
-            let pass = dir
-                .ticket(game.id(), &b.match_id, u, b.team)
-                .map_err(|e| Unseated::Refused(e.to_string()))?;
+        for (i, u) in joiners.iter().enumerate() {
+            let pass = match dir.ticket(game.id(), &b.match_id, *u, team) {
+                Ok(pass) => pass,
+                Err(e) => {
+                    give_back(&joiners[..i]);
+                    return Err(Unseated::Refused(e.to_string()));
+                }
+            };
             seats.insert(
-                u,
+                *u,
                 SeatPass {
                     match_id: b.match_id.clone(),
                     host: endpoint.host.clone(),
@@ -1303,7 +1522,7 @@ impl GameQueues {
                     ticket: pass.ticket,
                     ticket_expires_at: pass.expires_at,
                     accept_by_ms: deadline_ms,
-                    team: b.team,
+                    team,
                     teams: teams.clone(),
                     backfill_id: Some(b.backfill_id),
                 },
@@ -1313,30 +1532,34 @@ impl GameQueues {
             game.tree(TICKETS).map_err(store)?,
             game.tree(TICKET_BY_USER).map_err(store)?,
         ];
-        let Some(held) = self.tickets.get_mut(&ticket) else {
-            return Ok(());
-        };
+        let mut held = t.clone();
         held.state = TicketState::Matched {
             match_id: b.match_id.clone(),
             deadline_ms,
             backfill_id: Some(b.backfill_id),
         };
         held.front = false;
-        put_ticket(&trees, held).map_err(store)?;
-        let key = hold_key(held).unwrap_or_default();
-        if let Some(r) = self.backfills.get_mut(&b.backfill_id) {
-            r.open_seats = r.open_seats.saturating_sub(t.size());
-            r.reserved_seats += t.size();
-        }
-        let joiners: Vec<UserId> = t.user_ids().collect();
-        self.remember(
+        put_ticket(&trees, &held).map_err(store)?;
+        if let Err(e) = self.remember(
             game,
             &joiners,
             players,
             app.config.matchmaking.recent_opponents,
             now,
-        )
-        .map_err(store)?;
+        ) {
+            // The ticket is stored searching again, as memory still has it.
+            if let Err(e) = put_ticket(&trees, &t) {
+                tracing::error!(error = %e, ticket = %t.id, "backfilled ticket not restored in the store");
+            }
+            return Err(store(e));
+        }
+        // Every write went through: memory follows.
+        let key = hold_key(&held).unwrap_or_default();
+        self.tickets.insert(ticket, held);
+        if let Some(r) = self.backfills.get_mut(&b.backfill_id) {
+            r.open_seats = r.open_seats.saturating_sub(t.size());
+            r.reserved_seats += t.size();
+        }
         for (u, seat) in &seats {
             let mut content = match serde_json::to_value(seat) {
                 Ok(Value::Object(m)) => m,
@@ -1376,9 +1599,14 @@ impl GameQueues {
         now: i64,
     ) -> Result<(), StoreError> {
         let tree = game.tree(RECENT)?;
+        // Stored first; memory changes only once every write went through.
+        let mut updated: Vec<(UserId, RecentOpponents)> = Vec::new();
         for (side, others) in [(a, b), (b, a)] {
             for u in side {
-                let r = self.recent.entry(*u).or_default();
+                let mut r = match updated.iter().position(|(x, _)| x == u) {
+                    Some(i) => updated.swap_remove(i).1,
+                    None => self.recent.get(u).cloned().unwrap_or_default(),
+                };
                 for v in others {
                     r.opponents.retain(|x| x != v);
                     r.opponents.push_back(*v);
@@ -1387,9 +1615,11 @@ impl GameQueues {
                     r.opponents.pop_front();
                 }
                 r.at_ms = now;
-                tree.insert(Key::new().uuid(*u), &*r)?;
+                tree.insert(Key::new().uuid(*u), &r)?;
+                updated.push((*u, r));
             }
         }
+        self.recent.extend(updated);
         Ok(())
     }
 
@@ -1567,5 +1797,311 @@ fn dropped(user: UserId, t: &Ticket, reason: &str) -> Outgoing {
             ("reason".to_string(), json!(reason)),
         ]),
         persistent: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::features::matches::{
+        Access, DirectoryError, Endpoint, LiveMatch, MatchPlayer, Presence, RealtimeStats,
+    };
+    use crate::features::matchmaking::model::Seat;
+
+    /// A live match that hands a join ticket to the first player asking and is full for
+    /// the next; it notes the seats it is told to take back.
+    struct OneSeatLeft {
+        issued: Mutex<Vec<UserId>>,
+        released: Mutex<Vec<UserId>>,
+        /// What each `find` sees, in turn (then nothing).
+        finds: Mutex<VecDeque<LiveMatch>>,
+    }
+
+    impl OneSeatLeft {
+        fn new(finds: Vec<LiveMatch>) -> Self {
+            OneSeatLeft {
+                issued: Mutex::new(Vec::new()),
+                released: Mutex::new(Vec::new()),
+                finds: Mutex::new(finds.into()),
+            }
+        }
+    }
+
+    fn live(size: u32, open: bool) -> LiveMatch {
+        LiveMatch {
+            match_id: "m1".into(),
+            mode: "arena".into(),
+            label: String::new(),
+            size,
+            max_size: 4,
+            tick_rate: 30,
+            private: true,
+            created_at: 0,
+            map: None,
+            kill_limit: None,
+            time_limit_secs: None,
+            open,
+        }
+    }
+
+    impl MatchDirectory for OneSeatLeft {
+        fn create_with(
+            &self,
+            _new: NewMatch,
+            _access: Access,
+        ) -> Result<(LiveMatch, Option<String>), DirectoryError> {
+            Err(DirectoryError::Unavailable("no new matches here".into()))
+        }
+        fn find(&self, _game: GameId, _match_id: &str) -> Option<LiveMatch> {
+            self.finds.lock().unwrap().pop_front()
+        }
+        fn list(&self, _: GameId, _: Option<&str>, _: Option<&str>, _: usize) -> Vec<LiveMatch> {
+            Vec::new()
+        }
+        fn ticket(
+            &self,
+            _game: GameId,
+            match_id: &str,
+            user: UserId,
+            _team: Option<usize>,
+        ) -> Result<matches::Ticket, DirectoryError> {
+            let mut issued = self.issued.lock().unwrap();
+            if !issued.is_empty() {
+                return Err(DirectoryError::Refused(
+                    "the match is full or has ended".into(),
+                ));
+            }
+            issued.push(user);
+            Ok(matches::Ticket {
+                ticket: format!("t-{user}"),
+                match_id: match_id.into(),
+                user_id: user,
+                expires_at: 0,
+            })
+        }
+        fn ticket_for_player(
+            &self,
+            _: GameId,
+            _: &str,
+            _: UserId,
+            _: Option<&str>,
+        ) -> Result<matches::Ticket, DirectoryError> {
+            Err(DirectoryError::Refused("private".into()))
+        }
+        fn release_seat(&self, _game: GameId, _match_id: &str, user: UserId) {
+            self.released.lock().unwrap().push(user);
+        }
+        fn presences(&self, _: GameId, _: &[UserId]) -> Vec<Presence> {
+            Vec::new()
+        }
+        fn presences_seen_by(&self, _: GameId, _: &[UserId], _: UserId) -> Vec<Presence> {
+            Vec::new()
+        }
+        fn all(&self, _: GameId, _: usize) -> Vec<(LiveMatch, Vec<MatchPlayer>)> {
+            Vec::new()
+        }
+        fn end(
+            &self,
+            _: GameId,
+            match_id: &str,
+            _: &str,
+        ) -> Result<(LiveMatch, tokio::sync::oneshot::Receiver<()>), DirectoryError> {
+            Err(DirectoryError::NotFound(format!(
+                "no live match {match_id}"
+            )))
+        }
+        fn endpoint(&self) -> Endpoint {
+            Endpoint {
+                host: "localhost".into(),
+                port: 1,
+                alpn: "outpost/1".into(),
+            }
+        }
+        fn stats(&self, _reset: bool) -> RealtimeStats {
+            RealtimeStats::default()
+        }
+    }
+
+    /// A party whose second player is refused a seat (the match filled meanwhile) is not
+    /// half taken: it stays searching in memory and store, the request's seats do not
+    /// move, the first player's join ticket is taken back and nobody is told anything.
+    /// A queue holding one searching party of two for `duo`, and an open request for two
+    /// seats in match `m1`.
+    struct Setup {
+        _dir: tempfile::TempDir,
+        app: App,
+        game: GameStore,
+        mode: Mode,
+        ticket: Ticket,
+        request: Backfill,
+        q: GameQueues,
+        a: UserId,
+    }
+
+    fn setup() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = crate::config::Config::default();
+        cfg.server.data_dir = dir.path().join("data");
+        let store = Store::open(&cfg.server.data_dir, 100).unwrap();
+        let (secrets, _) = crate::auth::secrets::load_or_create(&cfg.server.data_dir).unwrap();
+        let app = App::new(cfg, store.clone(), secrets).unwrap();
+        let g = store.create_game("arena", Default::default()).unwrap();
+        let game = store.game(g.id).unwrap();
+        let mode = crate::features::matchmaking::modes::defaults()
+            .into_iter()
+            .find(|m| m.name == "duo")
+            .unwrap();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let ticket = Ticket {
+            id: Uuid::new_v4(),
+            mode: "duo".into(),
+            region: "eu".into(),
+            party_id: Some(Uuid::new_v4()),
+            players: [a, b]
+                .map(|user_id| Seat {
+                    user_id,
+                    rating: 1500.0,
+                    deviation: 350.0,
+                })
+                .to_vec(),
+            string_properties: Default::default(),
+            numeric_properties: Default::default(),
+            constraints: Default::default(),
+            created_at_ms: 0,
+            front: false,
+            state: TicketState::Searching,
+        };
+        let trees = [
+            game.tree(TICKETS).unwrap(),
+            game.tree(TICKET_BY_USER).unwrap(),
+        ];
+        put_ticket(&trees, &ticket).unwrap();
+        let request = Backfill {
+            backfill_id: Uuid::new_v4(),
+            match_id: "m1".into(),
+            mode: "duo".into(),
+            region: "eu".into(),
+            status: BackfillStatus::Open,
+            seats: 2,
+            open_seats: 2,
+            reserved_seats: 0,
+            team: None,
+            rating: 1500.0,
+            deviation: 350.0,
+            joined: Vec::new(),
+            created_at_ms: 0,
+            expires_at_ms: 60_000,
+            ended_at_ms: None,
+        };
+        let mut q = GameQueues::default();
+        q.tickets.insert(ticket.id, ticket.clone());
+        q.by_user.extend([(a, ticket.id), (b, ticket.id)]);
+        q.backfills.insert(request.backfill_id, request.clone());
+        q.modes.insert(mode.name.clone(), mode.clone());
+        Setup {
+            _dir: dir,
+            app,
+            game,
+            mode,
+            ticket,
+            request,
+            q,
+            a,
+        }
+    }
+
+    #[test]
+    fn a_party_refused_part_way_is_left_as_it_was() {
+        let Setup {
+            _dir,
+            app,
+            game,
+            mode,
+            ticket,
+            request,
+            mut q,
+            a,
+        } = setup();
+        let trees = [
+            game.tree(TICKETS).unwrap(),
+            game.tree(TICKET_BY_USER).unwrap(),
+        ];
+        let matches = OneSeatLeft::new(Vec::new());
+        let mut out = Vec::new();
+        let r = q.seat_backfill(
+            &app,
+            &game,
+            &matches,
+            &mode,
+            &request,
+            Some(1),
+            ticket.id,
+            &[],
+            0,
+            &mut out,
+        );
+        assert!(matches!(r, Err(Unseated::Refused(_))));
+        assert_eq!(*matches.issued.lock().unwrap(), vec![a]);
+        assert_eq!(*matches.released.lock().unwrap(), vec![a]);
+        assert_eq!(q.tickets[&ticket.id].state, TicketState::Searching);
+        let stored: Ticket = trees[0].get(Key::new().uuid(ticket.id)).unwrap().unwrap();
+        assert_eq!(stored.state, TicketState::Searching);
+        let r = &q.backfills[&request.backfill_id];
+        assert_eq!((r.open_seats, r.reserved_seats), (2, 0));
+        assert!(q.pending.is_empty());
+        assert!(out.is_empty());
+        assert!(q.recent.is_empty());
+    }
+
+    #[test]
+    fn a_party_goes_whole_onto_the_emptiest_team_with_room_for_it() {
+        // 2 v 2, one red player: a pair fits only on blue.
+        assert_eq!(team_for_party(&[1, 0], 2, 2), Some(1));
+        // One seat free on each side: a pair fits nowhere, so it is not split.
+        assert_eq!(team_for_party(&[1, 1], 2, 2), None);
+        // Both teams have room: the emptier, red on a tie.
+        assert_eq!(team_for_party(&[1, 3], 4, 2), Some(0));
+        assert_eq!(team_for_party(&[2, 2], 4, 2), Some(0));
+        // A team that has room only for part of the party is passed over.
+        assert_eq!(team_for_party(&[0, 3, 2], 4, 3), Some(0));
+        assert_eq!(team_for_party(&[2, 3, 1], 4, 3), Some(2));
+        assert_eq!(team_for_party(&[], 4, 2), None);
+    }
+
+    #[test]
+    fn a_player_without_a_team_goes_to_the_smaller_team() {
+        assert_eq!(smallest_team(&[1, 0]), Some(1));
+        assert_eq!(smallest_team(&[1, 1]), Some(0));
+        assert_eq!(smallest_team(&[]), None);
+    }
+
+    /// A seat refused because the match just filled up (someone took the last seat with
+    /// `room_join`) leaves the request open; refused because it ended, the request ends.
+    #[test]
+    fn a_refusal_ends_the_request_only_when_the_match_ended() {
+        for (after, status) in [
+            (live(4, true), BackfillStatus::Open),
+            (live(1, false), BackfillStatus::MatchEnded),
+        ] {
+            let Setup {
+                _dir,
+                app,
+                game,
+                ticket,
+                request,
+                mut q,
+                ..
+            } = setup();
+            let matches = OneSeatLeft::new(vec![live(1, true), after]);
+            let mut out = Vec::new();
+            q.fill_backfills(&app, &game, &matches, 0, &mut out)
+                .unwrap();
+            assert_eq!(matches.issued.lock().unwrap().len(), 1);
+            assert_eq!(q.backfills[&request.backfill_id].status, status);
+            assert_eq!(q.tickets[&ticket.id].state, TicketState::Searching);
+            assert!(out.is_empty());
+        }
     }
 }
