@@ -28,6 +28,11 @@ pub const HISTORY: &str = "match.userid_endedat_matchid";
 pub const FINISHED: &str = "match.endedat_matchid";
 /// `g/<game>/suspicion.at_nonce`: anti-cheat violations, newest first.
 pub const SUSPICIONS: &str = "suspicion.at_nonce";
+/// `g/<game>/match.pending_matchid`: match id → itself, for a stored result whose fan-out
+/// (bracket, ratings, achievements, XP) has not run to its end; resumed at the next start.
+pub const PENDING: &str = "match.pending_matchid";
+/// The start job that resumes them.
+pub const RESUME_JOB: &str = "match_fanout_resume";
 
 pub fn register(r: &mut Registry) {
     r.player("room_create", Limit::Write, rpc::room_create);
@@ -44,6 +49,7 @@ pub fn register(r: &mut Registry) {
     r.server("realtime_stats", Limit::Read, rpc::realtime_stats);
     r.admin("match_list_live", Limit::Read, rpc::list_live);
     r.admin("match_end", Limit::Write, rpc::end);
+    r.job_at_start(RESUME_JOB, resume_fan_out);
 }
 
 /// Why the live-match directory refused.
@@ -168,7 +174,9 @@ fn history_key(user: UserId, ended_at: i64, match_id: &str) -> Key {
 /// matchmaking ratings of a match the matchmaker found, then per
 /// player the achievements that follow those stats and
 /// season XP (with event multipliers). Every step counts a match once, so recording the
-/// same result again re-runs the chain harmlessly (finishing one a crash cut short).
+/// same result again re-runs the chain harmlessly. The result is stored with a pending
+/// mark that goes once the chain has run: a stop or crash in between leaves the mark, and
+/// the next start runs the chain again ([`resume_fan_out`]).
 pub async fn finish(
     app: &crate::app::App,
     game: &GameStore,
@@ -176,6 +184,42 @@ pub async fn finish(
 ) -> Result<(), RpcError> {
     record_result(game, result)?;
     game.durable().await?;
+    fan_out(app, game, result).await;
+    // Every step ran (or logged why it could not): nothing left for the next start. Not
+    // flushed: a mark that comes back after a crash only re-runs the chain, harmlessly.
+    game.tree(PENDING)?
+        .remove(Key::new().str(&result.match_id))?;
+    Ok(())
+}
+
+/// At each start: the chain of every stored match whose mark is still pending (the last
+/// run stopped between storing a result and finishing its chain).
+pub async fn resume_fan_out(
+    app: crate::app::App,
+    game: GameStore,
+    _subject: String,
+) -> Result<(), RpcError> {
+    let pending = game.tree(PENDING)?;
+    let ids: Vec<String> = pending
+        .iter::<String>()
+        .map(|r| r.map(|(_, id)| id))
+        .collect::<Result<_, _>>()?;
+    for id in ids {
+        match load_result(&game, &id)? {
+            Some(result) => {
+                tracing::info!(match_id = %id, "resuming a match result's fan-out cut short by a stop");
+                finish(&app, &game, &result).await?;
+            }
+            None => {
+                pending.remove(Key::new().str(&id))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The steps after the result is stored (see [`finish`]); each logs its own failure.
+async fn fan_out(app: &crate::app::App, game: &GameStore, result: &MatchResult) {
     // A tournament's bracket match played as a room reports its winner to the bracket.
     if let Err(e) = crate::features::tournaments::rooms::match_finished(app, game, result).await {
         tracing::warn!(error = %e, match_id = %result.match_id,
@@ -183,7 +227,7 @@ pub async fn finish(
     }
     if !result.stats_counted {
         // Too few distinct players for stats (win farming with an alt): no rating or XP either.
-        return Ok(());
+        return;
     }
     // A failed rating update does not hold back the players' achievements and XP.
     if let Err(e) = crate::features::matchmaking::rate_result(game, result) {
@@ -204,7 +248,6 @@ pub async fn finish(
                 "match result stored; achievements or season XP not updated");
         }
     }
-    Ok(())
 }
 
 /// Stores a finished match and, unless `result.stats_counted` is false, moves each player's
@@ -220,43 +263,48 @@ pub fn record_result(game: &GameStore, result: &MatchResult) -> Result<(), Store
     let history = game.tree(HISTORY)?;
     let finished = game.tree(FINISHED)?;
     let profiles = profiles::tree(game)?;
+    let pending = game.tree(PENDING)?;
     let id_key = Key::new().str(&result.match_id);
-    Tree::transaction(&[&results, &history, &finished, &profiles], |tx| {
-        if tx.get::<MatchResult, StoreError>(0, &id_key)?.is_some() {
-            return Ok(());
-        }
-        tx.insert(0, &id_key, result)?;
-        tx.insert(
-            2,
-            Key::new().i64_desc(result.ended_at).str(&result.match_id),
-            &(),
-        )?;
-        let now = crate::time::now();
-        for p in &result.players {
+    Tree::transaction(
+        &[&results, &history, &finished, &profiles, &pending],
+        |tx| {
+            if tx.get::<MatchResult, StoreError>(0, &id_key)?.is_some() {
+                return Ok(());
+            }
+            tx.insert(0, &id_key, result)?;
+            tx.insert(4, &id_key, &result.match_id)?;
             tx.insert(
-                1,
-                history_key(p.user_id, result.ended_at, &result.match_id),
+                2,
+                Key::new().i64_desc(result.ended_at).str(&result.match_id),
                 &(),
             )?;
-            if !result.stats_counted {
-                continue;
+            let now = crate::time::now();
+            for p in &result.players {
+                tx.insert(
+                    1,
+                    history_key(p.user_id, result.ended_at, &result.match_id),
+                    &(),
+                )?;
+                if !result.stats_counted {
+                    continue;
+                }
+                let mut profile: Profile = tx.get(3, profiles::key(p.user_id))?.unwrap_or_default();
+                let won = i64::from(result.won(p.user_id));
+                for (stat, by) in [
+                    ("matches", 1),
+                    ("wins", won),
+                    ("kills", i64::from(p.kills)),
+                    ("deaths", i64::from(p.deaths)),
+                ] {
+                    let v = profile.stats.entry(stat.to_string()).or_insert(0);
+                    *v = v.saturating_add(by);
+                }
+                profile.updated_at = now;
+                tx.insert(3, profiles::key(p.user_id), &profile)?;
             }
-            let mut profile: Profile = tx.get(3, profiles::key(p.user_id))?.unwrap_or_default();
-            let won = i64::from(result.won(p.user_id));
-            for (stat, by) in [
-                ("matches", 1),
-                ("wins", won),
-                ("kills", i64::from(p.kills)),
-                ("deaths", i64::from(p.deaths)),
-            ] {
-                let v = profile.stats.entry(stat.to_string()).or_insert(0);
-                *v = v.saturating_add(by);
-            }
-            profile.updated_at = now;
-            tx.insert(3, profiles::key(p.user_id), &profile)?;
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     Ok(())
 }
 
@@ -330,4 +378,97 @@ pub fn list_suspicions(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::matchmaking::{self, FoundMatch, FOUND};
+
+    fn line(user: UserId, team: &str) -> PlayerResult {
+        PlayerResult {
+            user_id: user,
+            username: String::new(),
+            team: team.into(),
+            kills: 0,
+            deaths: 0,
+            score: 0,
+            violations: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_fan_out_cut_short_by_a_stop_is_resumed_once_at_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = crate::config::Config::default();
+        cfg.server.data_dir = dir.path().join("data");
+        let store = crate::store::Store::open(&cfg.server.data_dir, 100).unwrap();
+        let (secrets, _) = crate::auth::secrets::load_or_create(&cfg.server.data_dir).unwrap();
+        let app = crate::app::App::new(cfg, store.clone(), secrets).unwrap();
+        let game = store
+            .game(store.create_game("g", Default::default()).unwrap().id)
+            .unwrap();
+        let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let result = |id: &str| MatchResult {
+            match_id: id.into(),
+            mode: "arena".into(),
+            label: String::new(),
+            map: String::new(),
+            winner: Some("red".into()),
+            reason: "kill_limit".into(),
+            team_scores: Default::default(),
+            started_at: 0,
+            ended_at: 1,
+            duration_ms: 1,
+            players: vec![line(a, "red"), line(b, "blue")],
+            stats_counted: true,
+        };
+        for id in ["cut", "whole"] {
+            game.tree(FOUND)
+                .unwrap()
+                .insert(
+                    Key::new().str(id),
+                    &FoundMatch {
+                        match_id: id.into(),
+                        mode: "solo".into(),
+                        region: "any".into(),
+                        teams: vec![vec![a], vec![b]],
+                        found_at_ms: 0,
+                    },
+                )
+                .unwrap();
+        }
+        let pending = |id: &str| {
+            game.tree(PENDING)
+                .unwrap()
+                .get::<String>(Key::new().str(id))
+                .unwrap()
+                .is_some()
+        };
+        let games_of_a = || {
+            let solo = matchmaking::find_mode(&game, "solo").unwrap();
+            matchmaking::rating(&game, a, &solo).unwrap().games
+        };
+
+        // A whole finish leaves nothing pending.
+        finish(&app, &game, &result("whole")).await.unwrap();
+        assert!(!pending("whole"));
+        assert_eq!(games_of_a(), 1);
+
+        // The result stored, then the server stopped before the rest of the chain.
+        record_result(&game, &result("cut")).unwrap();
+        assert!(pending("cut"));
+        assert_eq!(games_of_a(), 1);
+
+        // The next start resumes it: rated once, and the mark goes.
+        resume_fan_out(app.clone(), game.clone(), String::new())
+            .await
+            .unwrap();
+        assert!(!pending("cut"));
+        assert_eq!(games_of_a(), 2);
+        resume_fan_out(app, game.clone(), String::new())
+            .await
+            .unwrap();
+        assert_eq!(games_of_a(), 2);
+    }
 }

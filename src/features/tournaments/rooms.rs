@@ -461,6 +461,7 @@ mod tests {
                 map: None,
                 kill_limit: None,
                 time_limit_secs: None,
+                open: true,
             };
             self.live.lock().unwrap().push(m.match_id.clone());
             Ok((m, None))
@@ -479,6 +480,7 @@ mod tests {
                 map: None,
                 kill_limit: None,
                 time_limit_secs: None,
+                open: true,
             })
         }
         fn list(&self, _: GameId, _: Option<&str>, _: Option<&str>, _: usize) -> Vec<LiveMatch> {
@@ -493,6 +495,7 @@ mod tests {
         ) -> Result<Ticket, DirectoryError> {
             Err(DirectoryError::NotFound(m.into()))
         }
+        fn release_seat(&self, _: GameId, _: &str, _: UserId) {}
         fn ticket_for_player(
             &self,
             _: GameId,
