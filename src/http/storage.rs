@@ -107,7 +107,7 @@ pub async fn write(req: Req) -> Response {
             .collect::<Result<Vec<_>, _>>()?;
         let quota = req.app.config.storage.max_objects_per_user;
         let acks =
-            storage::write(&game, s.user_id, Actor::Player(s.user_id), &writes, quota).await?;
+            storage::write(&game, s.user_id, Actor::Player(s.user_id), writes, quota).await?;
         Ok(json_reply(200, &json!({ "acks": acks })))
     }
     .await;
@@ -170,7 +170,7 @@ pub async fn delete(req: Req) -> Response {
         let (s, game) = open(&req)?;
         let body: IdsBody = decode(json_body(&req.body)?)?;
         let ids = ids(body, s.user_id)?;
-        storage::delete(&game, Actor::Player(s.user_id), &ids).await?;
+        storage::delete(&game, Actor::Player(s.user_id), ids).await?;
         Ok(json_reply(200, &json!({})))
     }
     .await;

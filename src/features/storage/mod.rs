@@ -12,7 +12,7 @@ pub use model::{Ack, Actor, ObjectId, ObjectWrite, StoredObject};
 
 use crate::auth::UserId;
 use crate::features::paging;
-use crate::features::vault::{self, fail, Vault};
+use crate::features::vault::{self, fail};
 use crate::rpc::{Limit, Registry, RpcError};
 use crate::store::{Abort, GameStore, Key, StoreError, Txn};
 
@@ -195,34 +195,29 @@ pub fn delete_in<E: From<ObjectError>>(
     Ok(out)
 }
 
-/// Writes in one transaction, durable before it returns.
+/// Writes in one transaction, durable before it returns; concurrent writers' transactions
+/// and flushes are shared (see [`vault::commit`]).
 pub async fn write(
     game: &GameStore,
     owner: UserId,
     actor: Actor,
-    writes: &[ObjectWrite],
+    writes: Vec<ObjectWrite>,
     max_objects: u64,
-) -> Result<Vec<Ack>, ObjectError> {
+) -> Result<Vec<Ack>, RpcError> {
     check_count("objects", writes.len())?;
-    let vault = Vault::open(game)?;
-    let acks = vault.transaction(&[], |tx| {
-        write_in::<ObjectError>(tx, owner, actor, writes, max_objects)
-    })?;
-    game.durable().await?;
-    Ok(acks)
+    let step = rpc::WriteStep::new(owner, actor, writes, max_objects);
+    Ok(vault::commit(game, step).await?.acks)
 }
 
-/// Deletes in one transaction, durable before it returns.
+/// Deletes in one transaction, durable before it returns, shared as [`write`] is; each
+/// answer says whether that object was there.
 pub async fn delete(
     game: &GameStore,
     actor: Actor,
-    ids: &[ObjectId],
-) -> Result<Vec<bool>, ObjectError> {
+    ids: Vec<ObjectId>,
+) -> Result<Vec<bool>, RpcError> {
     check_count("object_ids", ids.len())?;
-    let vault = Vault::open(game)?;
-    let gone = vault.transaction(&[], |tx| delete_in::<ObjectError>(tx, actor, ids))?;
-    game.durable().await?;
-    Ok(gone)
+    vault::commit(game, rpc::DeleteObjects { actor, ids }).await
 }
 
 /// Reads objects; each answer is `None` when the object is missing or not readable by

@@ -67,7 +67,24 @@ pub struct WriteStep {
 
 #[derive(Serialize)]
 pub struct AcksReply {
-    acks: Vec<Ack>,
+    pub(super) acks: Vec<Ack>,
+}
+
+impl WriteStep {
+    /// Checked writes (see `rules::check_write`) of `owner`'s objects.
+    pub(super) fn new(
+        owner: UserId,
+        actor: Actor,
+        writes: Vec<ObjectWrite>,
+        max_objects: u64,
+    ) -> WriteStep {
+        WriteStep {
+            owner,
+            actor,
+            writes,
+            max_objects,
+        }
+    }
 }
 
 impl Step for WriteStep {
@@ -344,6 +361,20 @@ pub struct DeleteStep {
 pub struct DeleteReply {
     /// False when there was no such object.
     deleted: bool,
+}
+
+/// Several objects deleted in one step (Nakama's `PUT /v2/storage/delete`): whether each
+/// was there.
+pub(super) struct DeleteObjects {
+    pub actor: Actor,
+    pub ids: Vec<ObjectId>,
+}
+
+impl Step for DeleteObjects {
+    type Done = Vec<bool>;
+    fn apply(&self, tx: &Txn) -> Result<Vec<bool>, Abort<RpcError>> {
+        super::delete_in::<RpcError>(tx, self.actor, &self.ids)
+    }
 }
 
 impl Step for DeleteStep {
