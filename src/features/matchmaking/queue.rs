@@ -1943,7 +1943,7 @@ mod tests {
             _new: NewMatch,
             _access: Access,
         ) -> Result<(LiveMatch, Option<String>), DirectoryError> {
-            Err(DirectoryError::Unavailable("no new matches here".into()))
+            Ok((live(0, true), None))
         }
         fn find(&self, _game: GameId, _match_id: &str) -> Option<LiveMatch> {
             self.finds.lock().unwrap().pop_front()
@@ -2144,6 +2144,111 @@ mod tests {
         assert!(q.pending.is_empty());
         assert!(out.is_empty());
         assert!(q.recent.is_empty());
+    }
+
+    /// A found match whose second seat is refused (the match filled meanwhile) is not
+    /// half started: the tickets stay searching in memory and store, the seat handed out
+    /// is taken back, no found match is stored and nobody is told anything.
+    #[test]
+    fn a_match_refused_a_seat_part_way_leaves_its_tickets_searching() {
+        let Setup {
+            _dir,
+            app,
+            game,
+            mode,
+            ticket,
+            mut q,
+            a,
+            ..
+        } = setup();
+        let trees = [
+            game.tree(TICKETS).unwrap(),
+            game.tree(TICKET_BY_USER).unwrap(),
+        ];
+        let matches = OneSeatLeft::new(Vec::new());
+        let proposal = matcher::Proposal {
+            tickets: vec![ticket.id],
+            teams: vec![vec![0]],
+        };
+        let mut out = Vec::new();
+        let r = q.start_match(&app, &game, &matches, &mode, "eu", &proposal, 0, &mut out);
+        assert!(r.is_err());
+        assert_eq!(*matches.issued.lock().unwrap(), vec![a]);
+        assert_eq!(*matches.released.lock().unwrap(), vec![a]);
+        assert_eq!(q.tickets[&ticket.id].state, TicketState::Searching);
+        let stored: Ticket = trees[0].get(Key::new().uuid(ticket.id)).unwrap().unwrap();
+        assert_eq!(stored.state, TicketState::Searching);
+        let found: Option<FoundMatch> =
+            game.tree(FOUND).unwrap().get(Key::new().str("m1")).unwrap();
+        assert!(found.is_none());
+        assert!(q.pending.is_empty());
+        assert!(q.formed.is_empty());
+        assert!(out.is_empty());
+        assert!(q.recent.is_empty());
+    }
+
+    /// A found match gone after one player of a party joined (seen by an earlier pass;
+    /// nobody is in a match that is gone): the party's ticket goes back to the front at
+    /// once, whole, its seats are taken back and both players are told (code 2).
+    #[test]
+    fn a_found_match_gone_after_a_join_requeues_a_partly_seated_party_whole() {
+        let Setup {
+            _dir,
+            game,
+            ticket,
+            mut q,
+            a,
+            ..
+        } = setup();
+        let matched = TicketState::Matched {
+            match_id: "m1".into(),
+            deadline_ms: 60_000,
+            backfill_id: None,
+        };
+        q.tickets.get_mut(&ticket.id).unwrap().state = matched.clone();
+        let users: Vec<UserId> = ticket.user_ids().collect();
+        let seat = SeatPass {
+            match_id: "m1".into(),
+            host: String::new(),
+            port: 1,
+            alpn: String::new(),
+            ticket: String::new(),
+            ticket_expires_at: 0,
+            accept_by_ms: 60_000,
+            team: Some(0),
+            teams: vec![users.clone()],
+            backfill_id: None,
+        };
+        q.pending.insert(
+            "m1".into(),
+            Pending {
+                match_id: "m1".into(),
+                tickets: vec![ticket.id],
+                deadline_ms: 60_000,
+                seats: users.iter().map(|u| (*u, seat.clone())).collect(),
+                backfill: None,
+                seen: HashSet::from([a]),
+            },
+        );
+        let matches = OneSeatLeft::new(Vec::new());
+        let mut out = Vec::new();
+        q.settle_pending(&game, &matches, 1_000, &mut out).unwrap();
+        assert!(q.pending.is_empty());
+        let t = &q.tickets[&ticket.id];
+        assert_eq!(t.state, TicketState::Searching);
+        assert!(t.front);
+        let stored: Ticket = game
+            .tree(TICKETS)
+            .unwrap()
+            .get(Key::new().uuid(ticket.id))
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.state, TicketState::Searching);
+        assert_eq!(*matches.released.lock().unwrap(), users);
+        assert_eq!(out.len(), 2);
+        assert!(out
+            .iter()
+            .all(|o| o.code == REQUEUED && o.content["reason"] == MATCH_GONE));
     }
 
     #[test]
