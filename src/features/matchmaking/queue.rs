@@ -1110,10 +1110,10 @@ impl GameQueues {
                 continue;
             }
             // Who took their seat, counting those seen by an earlier pass (a match gone
-            // has no one in it any more).
-            let mut seated = seated;
-            seated.extend(p.seen.iter().copied());
-            if seated.len() == users.len() {
+            // has no one in it any more). The no-show rule below looks only at who is in.
+            let mut taken = seated.clone();
+            taken.extend(p.seen.iter().copied());
+            if taken.len() == users.len() {
                 self.pending.remove(&key);
                 for id in &p.tickets {
                     if self.tickets.contains_key(id) {
@@ -1126,7 +1126,7 @@ impl GameQueues {
             // its vote) takes no one else: those who joined are done, the others' tickets
             // go back to the front at once, whole. One nobody joined waits for its deadline
             // (it closed empty: its players are no-shows).
-            if !seated.is_empty()
+            if !taken.is_empty()
                 && dir
                     .find(game.id(), &p.match_id)
                     .is_none_or(|live| !live.open)
@@ -1136,7 +1136,7 @@ impl GameQueues {
                     let Some(t) = self.tickets.get(id) else {
                         continue;
                     };
-                    if t.user_ids().all(|u| seated.contains(&u)) {
+                    if t.user_ids().all(|u| taken.contains(&u)) {
                         self.drop_ticket(game, *id, "joined", now)?;
                     } else {
                         for u in t.user_ids() {
@@ -1149,7 +1149,7 @@ impl GameQueues {
             }
             if now < p.deadline_ms {
                 if let Some(q) = self.pending.get_mut(&key) {
-                    q.seen.extend(seated);
+                    q.seen.extend(taken);
                 }
                 continue;
             }
