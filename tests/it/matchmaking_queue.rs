@@ -700,3 +700,70 @@ async fn a_matchmade_player_rejoins_after_a_reconnect_and_strangers_stay_out() {
     assert_eq!(again.you.team, team);
     assert_eq!(again.presences.len(), 2);
 }
+
+/// A found match that ends before every player it names has joined (here an arena match
+/// in its end-of-match vote, which takes no one else) does not hold the missing player for
+/// the seat timeout: on the next pass their ticket goes back to the front (code 2) and the
+/// player who joined is done (`joined`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_found_match_that_ends_before_everyone_joined_requeues_the_missing_at_once() {
+    let mut server = TestServer::start_with(
+        &["arena"],
+        &[
+            ("OUTPOST_MATCHMAKING_INTERVAL_MS", "100"),
+            ("OUTPOST_MATCHMAKING_ACCEPT_TIMEOUT_SECS", "60"),
+        ],
+    )
+    .await;
+    let game = server.game("arena");
+    let admin = server.admin().await;
+    // The shortest arena match: 10 s, then a 60 s vote with joins closed.
+    admin
+        .rpc(
+            "matchmaking_set_modes",
+            json!({"game_id": game, "modes": [
+                {"name": "solo",
+                 "match_params": {"time_limit_secs": 10, "vote_secs": 60}}
+            ]}),
+        )
+        .await
+        .unwrap();
+    let xena = server.new_player().await;
+    let yann = server.new_player().await;
+    let mut qx = server.quic(&xena, &game).await;
+    let mut qy = server.quic(&yann, &game).await;
+    queue(&xena, &game, "solo").await;
+    queue(&yann, &game, "solo").await;
+    let nx = qx.notification(1, WAIT).await.unwrap();
+    let ny = qy.notification(1, WAIT).await.unwrap();
+    let match_id = nx["content"]["match_id"].as_str().unwrap().to_string();
+    assert_eq!(ny["content"]["match_id"], match_id);
+    qx.join_match(&match_id, nx["content"]["ticket"].as_str())
+        .await
+        .unwrap();
+    assert_eq!(status(&yann, &game).await["status"], "matched");
+
+    // Yann has not joined when the match ends; it stays for its vote.
+    let end = qx
+        .wait_for(Duration::from_secs(20), |m| {
+            matches!(m, outpost::client::quic::ServerMsg::MatchEnd { .. })
+        })
+        .await;
+    assert!(end.is_ok(), "the match never ended: {end:?}");
+    let ended = Instant::now();
+    let back = qy.notification(2, WAIT).await.unwrap();
+    assert_eq!(
+        back["content"]["reason"],
+        "the match ended before you took your seat"
+    );
+    let y = status(&yann, &game).await;
+    assert_eq!(back["content"]["ticket_id"], y["ticket"]["id"]);
+    assert_eq!(y["status"], "searching");
+    assert_eq!(y["ticket"]["front"], true);
+    // At once, not after the 60 s seat hold.
+    assert!(ended.elapsed() < Duration::from_secs(5));
+    // Xena took her seat: her ticket is done.
+    let x = status_until(&xena, &game, is("idle")).await;
+    assert_eq!(x["last"]["outcome"], "joined");
+    assert_eq!(x["last"]["match_id"], match_id);
+}

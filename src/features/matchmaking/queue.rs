@@ -56,6 +56,9 @@ struct Pending {
     deadline_ms: i64,
     seats: HashMap<UserId, SeatPass>,
     backfill: Option<Uuid>,
+    /// Players seen in the match by a pass so far (a found match's): they took their
+    /// seat even if the match is gone by the time the others are settled.
+    seen: HashSet<UserId>,
 }
 
 /// The key of the seats a matched ticket holds in `GameQueues::pending`.
@@ -1106,7 +1109,11 @@ impl GameQueues {
                 self.settle_backfilled(game, dir, &key, &p, b, &seated, now, out)?;
                 continue;
             }
-            if seated.len() == users.len() {
+            // Who took their seat, counting those seen by an earlier pass (a match gone
+            // has no one in it any more). The no-show rule below looks only at who is in.
+            let mut taken = seated.clone();
+            taken.extend(p.seen.iter().copied());
+            if taken.len() == users.len() {
                 self.pending.remove(&key);
                 for id in &p.tickets {
                     if self.tickets.contains_key(id) {
@@ -1115,7 +1122,35 @@ impl GameQueues {
                 }
                 continue;
             }
+            // A match that some players joined and that then ended (gone, or only running
+            // its vote) takes no one else: those who joined are done, the others' tickets
+            // go back to the front at once, whole. One nobody joined waits for its deadline
+            // (it closed empty: its players are no-shows).
+            if !taken.is_empty()
+                && dir
+                    .find(game.id(), &p.match_id)
+                    .is_none_or(|live| !live.open)
+            {
+                self.pending.remove(&key);
+                for id in &p.tickets {
+                    let Some(t) = self.tickets.get(id) else {
+                        continue;
+                    };
+                    if t.user_ids().all(|u| taken.contains(&u)) {
+                        self.drop_ticket(game, *id, "joined", now)?;
+                    } else {
+                        for u in t.user_ids() {
+                            dir.release_seat(game.id(), &p.match_id, u);
+                        }
+                        self.requeue(game, *id, MATCH_GONE, out)?;
+                    }
+                }
+                continue;
+            }
             if now < p.deadline_ms {
+                if let Some(q) = self.pending.get_mut(&key) {
+                    q.seen.extend(taken);
+                }
                 continue;
             }
             self.pending.remove(&key);
@@ -1583,6 +1618,7 @@ impl GameQueues {
                 deadline_ms,
                 seats,
                 backfill: Some(b.backfill_id),
+                seen: HashSet::new(),
             },
         );
         Ok(())
@@ -1689,14 +1725,28 @@ impl GameQueues {
                 creator: None,
             })
             .map_err(|e| e.to_string())?;
+        // Nothing below changes memory until every write went through; a failure takes
+        // back the join tickets handed out (the empty match then closes by itself) and
+        // what was stored, so the tickets stay searching in memory and store alike.
+        let give_back = |users: &[UserId]| {
+            for u in users {
+                dir.release_seat(game.id(), &live.match_id, *u);
+            }
+        };
         let endpoint = dir.endpoint();
         let deadline_ms = now + app.config.matchmaking.accept_timeout_secs as i64 * 1000;
         let mut seats = HashMap::new();
+        let mut issued: Vec<UserId> = Vec::new();
         for (team, members) in teams.iter().enumerate() {
             for u in members {
-                let t = dir
-                    .ticket(game.id(), &live.match_id, *u, None)
-                    .map_err(|e| e.to_string())?;
+                let t = match dir.ticket(game.id(), &live.match_id, *u, None) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        give_back(&issued);
+                        return Err(e.to_string());
+                    }
+                };
+                issued.push(*u);
                 seats.insert(
                     *u,
                     SeatPass {
@@ -1721,32 +1771,72 @@ impl GameQueues {
             teams: teams.clone(),
             found_at_ms: now,
         };
-        let store = |e: StoreError| e.to_string();
-        game.tree(FOUND)
-            .and_then(|t| t.insert(Key::new().str(&live.match_id), &found))
-            .map_err(store)?;
-        let trees = [
-            game.tree(TICKETS).map_err(store)?,
-            game.tree(TICKET_BY_USER).map_err(store)?,
-        ];
-        for id in &p.tickets {
-            if let Some(t) = self.tickets.get_mut(id) {
-                t.state = TicketState::Matched {
-                    match_id: live.match_id.clone(),
-                    deadline_ms,
-                    backfill_id: None,
-                };
-                t.front = false;
-                put_ticket(&trees, t).map_err(store)?;
+        let found_key = Key::new().str(&live.match_id);
+        let found_tree = match game.tree(FOUND) {
+            Ok(t) => t,
+            Err(e) => {
+                give_back(&issued);
+                return Err(e.to_string());
             }
+        };
+        if let Err(e) = found_tree.insert(&found_key, &found) {
+            give_back(&issued);
+            return Err(e.to_string());
         }
-        // Everyone remembers their opponents.
+        // Puts back what was stored before: the tickets as they were, no found match.
+        let undo = |written: &[Ticket], trees: Option<&[Tree; 2]>| {
+            if let Some(trees) = trees {
+                for t in written {
+                    if let Err(e) = put_ticket(trees, t) {
+                        tracing::error!(error = %e, ticket = %t.id, "matched ticket not restored in the store");
+                    }
+                }
+            }
+            if let Err(e) = found_tree.remove(&found_key) {
+                tracing::error!(error = %e, match_id = %live.match_id, "found match not removed");
+            }
+            give_back(&issued);
+        };
+        let trees = match (game.tree(TICKETS), game.tree(TICKET_BY_USER)) {
+            (Ok(a), Ok(b)) => [a, b],
+            (Err(e), _) | (_, Err(e)) => {
+                undo(&[], None);
+                return Err(e.to_string());
+            }
+        };
+        let mut held: Vec<Ticket> = Vec::with_capacity(p.tickets.len());
+        let mut before: Vec<Ticket> = Vec::with_capacity(p.tickets.len());
+        for id in &p.tickets {
+            let Some(t) = self.tickets.get(id) else {
+                continue;
+            };
+            let mut h = t.clone();
+            h.state = TicketState::Matched {
+                match_id: live.match_id.clone(),
+                deadline_ms,
+                backfill_id: None,
+            };
+            h.front = false;
+            if let Err(e) = put_ticket(&trees, &h) {
+                undo(&before, Some(&trees));
+                return Err(e.to_string());
+            }
+            before.push(t.clone());
+            held.push(h);
+        }
+        // Everyone remembers their opponents (stored first by `remember` itself).
         let keep = app.config.matchmaking.recent_opponents;
         for (t, members) in teams.iter().enumerate() {
             for others in &teams[t + 1..] {
-                self.remember(game, members, others, keep, now)
-                    .map_err(store)?;
+                if let Err(e) = self.remember(game, members, others, keep, now) {
+                    undo(&before, Some(&trees));
+                    return Err(e.to_string());
+                }
             }
+        }
+        // Every write went through: memory follows.
+        for h in held {
+            self.tickets.insert(h.id, h);
         }
         let f = self
             .formed
@@ -1780,6 +1870,7 @@ impl GameQueues {
                 deadline_ms,
                 seats,
                 backfill: None,
+                seen: HashSet::new(),
             },
         );
         Ok(())
@@ -1852,7 +1943,7 @@ mod tests {
             _new: NewMatch,
             _access: Access,
         ) -> Result<(LiveMatch, Option<String>), DirectoryError> {
-            Err(DirectoryError::Unavailable("no new matches here".into()))
+            Ok((live(0, true), None))
         }
         fn find(&self, _game: GameId, _match_id: &str) -> Option<LiveMatch> {
             self.finds.lock().unwrap().pop_front()
@@ -2053,6 +2144,111 @@ mod tests {
         assert!(q.pending.is_empty());
         assert!(out.is_empty());
         assert!(q.recent.is_empty());
+    }
+
+    /// A found match whose second seat is refused (the match filled meanwhile) is not
+    /// half started: the tickets stay searching in memory and store, the seat handed out
+    /// is taken back, no found match is stored and nobody is told anything.
+    #[test]
+    fn a_match_refused_a_seat_part_way_leaves_its_tickets_searching() {
+        let Setup {
+            _dir,
+            app,
+            game,
+            mode,
+            ticket,
+            mut q,
+            a,
+            ..
+        } = setup();
+        let trees = [
+            game.tree(TICKETS).unwrap(),
+            game.tree(TICKET_BY_USER).unwrap(),
+        ];
+        let matches = OneSeatLeft::new(Vec::new());
+        let proposal = matcher::Proposal {
+            tickets: vec![ticket.id],
+            teams: vec![vec![0]],
+        };
+        let mut out = Vec::new();
+        let r = q.start_match(&app, &game, &matches, &mode, "eu", &proposal, 0, &mut out);
+        assert!(r.is_err());
+        assert_eq!(*matches.issued.lock().unwrap(), vec![a]);
+        assert_eq!(*matches.released.lock().unwrap(), vec![a]);
+        assert_eq!(q.tickets[&ticket.id].state, TicketState::Searching);
+        let stored: Ticket = trees[0].get(Key::new().uuid(ticket.id)).unwrap().unwrap();
+        assert_eq!(stored.state, TicketState::Searching);
+        let found: Option<FoundMatch> =
+            game.tree(FOUND).unwrap().get(Key::new().str("m1")).unwrap();
+        assert!(found.is_none());
+        assert!(q.pending.is_empty());
+        assert!(q.formed.is_empty());
+        assert!(out.is_empty());
+        assert!(q.recent.is_empty());
+    }
+
+    /// A found match gone after one player of a party joined (seen by an earlier pass;
+    /// nobody is in a match that is gone): the party's ticket goes back to the front at
+    /// once, whole, its seats are taken back and both players are told (code 2).
+    #[test]
+    fn a_found_match_gone_after_a_join_requeues_a_partly_seated_party_whole() {
+        let Setup {
+            _dir,
+            game,
+            ticket,
+            mut q,
+            a,
+            ..
+        } = setup();
+        let matched = TicketState::Matched {
+            match_id: "m1".into(),
+            deadline_ms: 60_000,
+            backfill_id: None,
+        };
+        q.tickets.get_mut(&ticket.id).unwrap().state = matched.clone();
+        let users: Vec<UserId> = ticket.user_ids().collect();
+        let seat = SeatPass {
+            match_id: "m1".into(),
+            host: String::new(),
+            port: 1,
+            alpn: String::new(),
+            ticket: String::new(),
+            ticket_expires_at: 0,
+            accept_by_ms: 60_000,
+            team: Some(0),
+            teams: vec![users.clone()],
+            backfill_id: None,
+        };
+        q.pending.insert(
+            "m1".into(),
+            Pending {
+                match_id: "m1".into(),
+                tickets: vec![ticket.id],
+                deadline_ms: 60_000,
+                seats: users.iter().map(|u| (*u, seat.clone())).collect(),
+                backfill: None,
+                seen: HashSet::from([a]),
+            },
+        );
+        let matches = OneSeatLeft::new(Vec::new());
+        let mut out = Vec::new();
+        q.settle_pending(&game, &matches, 1_000, &mut out).unwrap();
+        assert!(q.pending.is_empty());
+        let t = &q.tickets[&ticket.id];
+        assert_eq!(t.state, TicketState::Searching);
+        assert!(t.front);
+        let stored: Ticket = game
+            .tree(TICKETS)
+            .unwrap()
+            .get(Key::new().uuid(ticket.id))
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.state, TicketState::Searching);
+        assert_eq!(*matches.released.lock().unwrap(), users);
+        assert_eq!(out.len(), 2);
+        assert!(out
+            .iter()
+            .all(|o| o.code == REQUEUED && o.content["reason"] == MATCH_GONE));
     }
 
     #[test]
