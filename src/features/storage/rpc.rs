@@ -351,11 +351,8 @@ pub struct DeleteRequest {
     version: Option<String>,
 }
 
-/// A checked delete, ready to join a transaction.
-pub struct DeleteStep {
-    actor: Actor,
-    id: ObjectId,
-}
+/// A checked delete of one object, ready to join a transaction.
+pub struct DeleteStep(DeleteObjects);
 
 #[derive(Serialize)]
 pub struct DeleteReply {
@@ -380,7 +377,7 @@ impl Step for DeleteObjects {
 impl Step for DeleteStep {
     type Done = DeleteReply;
     fn apply(&self, tx: &Txn) -> Result<DeleteReply, Abort<RpcError>> {
-        let gone = super::delete_in::<RpcError>(tx, self.actor, std::slice::from_ref(&self.id))?;
+        let gone = self.0.apply(tx)?;
         Ok(DeleteReply {
             deleted: gone.first().copied().unwrap_or(false),
         })
@@ -394,15 +391,15 @@ fn plan_delete(ctx: &RpcContext, req: DeleteRequest) -> Result<(GameStore, Delet
     rules::check_name("key", &req.key)?;
     Ok((
         game,
-        DeleteStep {
+        DeleteStep(DeleteObjects {
             actor: actor(ctx),
-            id: ObjectId {
+            ids: vec![ObjectId {
                 collection: req.collection,
                 key: req.key,
                 user_id: user,
                 version: req.version,
-            },
-        },
+            }],
+        }),
     ))
 }
 
