@@ -127,8 +127,7 @@ fn routes(
                 }
             },
         )
-        .recover(|rejection: warp::Rejection| async move {
-            let _ = rejection;
+        .recover(|_: warp::Rejection| async move {
             let page = Page::plain(http::StatusCode::BAD_REQUEST, "bad request");
             Ok::<_, std::convert::Infallible>(page.into_response())
         })
